@@ -1,0 +1,54 @@
+# Thin wrapper over Meson.  Every target first makes sure the Debian
+# packages it needs are installed (as root it installs them; otherwise it
+# prints the one apt-get line to run).
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+BUILD_BENCH ?= build-bench
+
+BUILD_PKGS := gcc meson ninja-build pkg-config libglib2.0-dev liburing-dev
+TEST_PKGS  :=
+BENCH_PKGS := libuv1-dev
+
+.PHONY: all build run check check-plain check-asan check-tsan bench deps \
+        deps-test deps-bench clean
+
+all: build
+
+deps:
+	@scripts/ensure-packages.sh $(BUILD_PKGS)
+
+deps-test: deps
+	@scripts/ensure-packages.sh $(BUILD_PKGS) $(TEST_PKGS)
+
+deps-bench: deps
+	@scripts/ensure-packages.sh $(BUILD_PKGS) $(BENCH_PKGS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# The main job on a built-in default: until the tools exist, a tour of the
+# event loop (timers, bottom halves, coroutines, thread pool, IOThread).
+run: build
+	$(BUILD)/tools/spindle-demo
+
+# All tests: the unit tests, the unit tests again under ASan+UBSan, and the
+# multithreaded tests under ThreadSanitizer.  Ends with "N passed, N failed".
+check: deps-test
+	@scripts/run-tests.sh $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+
+check-plain: deps-test
+	@scripts/run-tests.sh $(BUILD) "" ""
+
+bench: deps-bench
+	@test -f $(BUILD_BENCH)/build.ninja || \
+	    meson setup $(BUILD_BENCH) --buildtype=release -Db_ndebug=true -Dbench=true
+	ninja -C $(BUILD_BENCH)
+	@scripts/run-bench.sh $(BUILD_BENCH)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH)
