@@ -259,10 +259,19 @@ void qemu_event_destroy(QemuEvent *ev)
     CHECK_PTHREAD(pthread_mutex_destroy(&ev->mutex));
 }
 
+/*
+ * The usual pattern is "reset; check the condition; wait" against "make
+ * the condition true; set".  Each side stores one variable and then loads
+ * the other's, so a plain load in set could still see the value from
+ * before a concurrent reset and return early while the waiter read a stale
+ * condition: a lost wakeup.  Hence set and reset both read-modify-write
+ * the value (seq_cst): if set's RMW comes first, reset's RMW reads from it
+ * and so sees the condition stored before it; otherwise set reads FREE and
+ * takes the locked path.  Unlike a bare fence, ThreadSanitizer models this.
+ */
 void qemu_event_set(QemuEvent *ev)
 {
-    /* Writes before set are visible to whoever sees the event set. */
-    if (qatomic_load_acquire(&ev->value) == EV_SET) {
+    if (qatomic_fetch_or(&ev->value, 0) == EV_SET) {
         return;
     }
     pthread_mutex_lock(&ev->mutex);
@@ -274,7 +283,7 @@ void qemu_event_set(QemuEvent *ev)
 void qemu_event_reset(QemuEvent *ev)
 {
     pthread_mutex_lock(&ev->mutex);
-    qatomic_set(&ev->value, EV_FREE);
+    qatomic_xchg(&ev->value, EV_FREE);  /* an RMW: see qemu_event_set */
     pthread_mutex_unlock(&ev->mutex);
 }
 

@@ -40,7 +40,10 @@ typedef struct QemuSemaphore {
 
 /*
  * A manual-reset event: qemu_event_set wakes every waiter and stays set until
- * qemu_event_reset.  qemu_event_set on a set event costs one atomic load.
+ * qemu_event_reset.  qemu_event_set on a set event costs one atomic
+ * read-modify-write.  Waiters use "reset; if (!condition) wait;" against
+ * the setter's "condition = true; set;", and no wakeup is lost: set and
+ * reset order themselves against the caller's accesses around them.
  */
 typedef struct QemuEvent {
     unsigned value;
