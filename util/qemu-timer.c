@@ -70,7 +70,7 @@ QEMUTimerListGroup main_loop_tlg;
 static QEMUTimerListNotifyCB *main_notify_cb;
 static void *main_notify_opaque;
 
-/* ---- set-up ---------------------------------------------------------- */
+/* ---- set-up ---- */
 
 static void clocks_init_once(void)
 {
@@ -118,7 +118,7 @@ void qemu_timer_set_main_loop_notify(QEMUTimerListNotifyCB *cb, void *opaque)
     qatomic_store_release(&main_notify_cb, cb);
 }
 
-/* ---- clocks ---------------------------------------------------------- */
+/* ---- clocks ---- */
 
 static int64_t posix_clock_ns(clockid_t id)
 {
@@ -230,7 +230,7 @@ bool qemu_clock_run_all_timers(void)
     return timerlistgroup_run_timers(&main_loop_tlg);
 }
 
-/* ---- the heap (all helpers need tl->lock) ---------------------------- */
+/* ---- the heap (all helpers need tl->lock) ---- */
 
 static bool timer_before(const QEMUTimer *a, const QEMUTimer *b)
 {
@@ -359,7 +359,7 @@ static bool timer_mod_ns_locked(QEMUTimerList *tl, QEMUTimer *ts,
     return ts->heap_index == 0;
 }
 
-/* ---- timer lists ----------------------------------------------------- */
+/* ---- timer lists ---- */
 
 QEMUTimerList *timerlist_new(QEMUClockType type,
                              QEMUTimerListNotifyCB *cb, void *opaque)
@@ -412,6 +412,20 @@ bool timerlist_expired(QEMUTimerList *timer_list)
     return timerlist_deadline_ns(timer_list) == 0;
 }
 
+/* Nanoseconds from @now to @expire, 0 if passed; saturates on overflow. */
+static int64_t ns_until(int64_t expire, int64_t now)
+{
+    int64_t delta;
+
+    if (expire <= now) {
+        return 0;
+    }
+    if (__builtin_sub_overflow(expire, now, &delta)) {
+        return INT64_MAX;
+    }
+    return delta;
+}
+
 int64_t timerlist_deadline_ns(QEMUTimerList *timer_list)
 {
     int64_t now = qemu_clock_get_ns(timer_list->type);
@@ -421,7 +435,7 @@ int64_t timerlist_deadline_ns(QEMUTimerList *timer_list)
     if (timer_list->parked_len > 0) {
         deadline = 0;
     } else if (timer_list->heap_len > 0) {
-        deadline = MAX(timer_list->heap[0]->expire_time - now, 0);
+        deadline = ns_until(timer_list->heap[0]->expire_time, now);
     }
     qemu_mutex_unlock(&timer_list->lock);
     return deadline;
@@ -501,7 +515,7 @@ bool timerlist_run_timers(QEMUTimerList *timer_list)
     return progress;
 }
 
-/* ---- timer list groups ----------------------------------------------- */
+/* ---- timer list groups ---- */
 
 void timerlistgroup_init(QEMUTimerListGroup *tlg,
                          QEMUTimerListNotifyCB *cb, void *opaque)
@@ -540,7 +554,7 @@ int64_t timerlistgroup_deadline_ns(QEMUTimerListGroup *tlg)
     return deadline;
 }
 
-/* ---- timers ---------------------------------------------------------- */
+/* ---- timers ---- */
 
 void timer_init_tl(QEMUTimer *ts, QEMUTimerList *timer_list, int scale,
                    QEMUTimerCB *cb, void *opaque)
@@ -598,6 +612,9 @@ void timer_del(QEMUTimer *ts)
 {
     QEMUTimerList *tl = ts->timer_list;
 
+    if (!tl) {
+        return;                 /* deinitialised: nothing can be pending */
+    }
     qemu_mutex_lock(&tl->lock);
     timer_del_locked(tl, ts);
     qemu_mutex_unlock(&tl->lock);
@@ -608,6 +625,7 @@ void timer_mod_ns(QEMUTimer *ts, int64_t expire_time)
     QEMUTimerList *tl = ts->timer_list;
     bool earliest;
 
+    g_assert(tl);
     qemu_mutex_lock(&tl->lock);
     earliest = timer_mod_ns_locked(tl, ts, expire_time);
     qemu_mutex_unlock(&tl->lock);
@@ -638,6 +656,7 @@ void timer_mod_anticipate_ns(QEMUTimer *ts, int64_t expire_time)
     QEMUTimerList *tl = ts->timer_list;
     bool earliest = false;
 
+    g_assert(tl);
     expire_time = MAX(expire_time, 0);
     qemu_mutex_lock(&tl->lock);
     if (ts->heap_index < 0 || expire_time < ts->expire_time) {
@@ -671,7 +690,7 @@ int64_t timer_expire_time_ns(QEMUTimer *ts)
     return qatomic_read(&ts->expire_time);
 }
 
-/* ---- timeout helpers ------------------------------------------------- */
+/* ---- timeout helpers ---- */
 
 int qemu_timeout_ns_to_ms(int64_t ns)
 {

@@ -102,7 +102,7 @@ void init_clocks(void);
  */
 void qemu_timer_set_main_loop_notify(QEMUTimerListNotifyCB *cb, void *opaque);
 
-/* ---- clocks ---------------------------------------------------------- */
+/* ---- clocks ---- */
 
 /* Current value of clock @type in ns / us / ms.  Any thread. */
 int64_t qemu_clock_get_ns(QEMUClockType type);
@@ -158,7 +158,7 @@ void qemu_clock_notify(QEMUClockType type);
 bool qemu_clock_run_timers(QEMUClockType type);
 bool qemu_clock_run_all_timers(void);
 
-/* ---- timer lists ------------------------------------------------------- */
+/* ---- timer lists ---- */
 
 /*
  * Create an empty list on clock @type.  @cb (may be NULL) is called with
@@ -202,7 +202,7 @@ bool timerlist_run_timers(QEMUTimerList *timer_list);
 /* Call the list's notify callback (if any).  Any thread. */
 void timerlist_notify(QEMUTimerList *timer_list);
 
-/* ---- timer list groups ------------------------------------------------- */
+/* ---- timer list groups ---- */
 
 /* Create one list per clock in @tlg, all notifying @cb(@opaque, type). */
 void timerlistgroup_init(QEMUTimerListGroup *tlg,
@@ -217,7 +217,7 @@ bool timerlistgroup_run_timers(QEMUTimerListGroup *tlg);
 /* Soonest deadline over @tlg's lists: -1 if none, 0 if one expired. */
 int64_t timerlistgroup_deadline_ns(QEMUTimerListGroup *tlg);
 
-/* ---- timers -------------------------------------------------------------- */
+/* ---- timers ---- */
 
 /*
  * Initialise caller-owned @ts on @timer_list.  @scale (SCALE_NS, SCALE_US,
@@ -264,7 +264,10 @@ void timer_deinit(QEMUTimer *ts);
 /* Delete (if pending) and free a timer from timer_new*.  NULL is a no-op. */
 void timer_free(QEMUTimer *ts);
 
-/* Stop the timer if pending; its callback will not run.  Any thread. */
+/*
+ * Stop the timer if pending; its callback will not run.  A no-op on a
+ * deinitialised timer.  Any thread.
+ */
 void timer_del(QEMUTimer *ts);
 
 /*
@@ -296,7 +299,7 @@ bool timer_expired(QEMUTimer *ts, int64_t current_time);
 /* The pending timer's deadline in ns, or -1 if it is not pending. */
 int64_t timer_expire_time_ns(QEMUTimer *ts);
 
-/* ---- timeout helpers ----------------------------------------------------- */
+/* ---- timeout helpers ---- */
 
 /*
  * Convert a timeout in ns to ms for poll(): rounds up so a sleep never
