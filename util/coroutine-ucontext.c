@@ -142,29 +142,12 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from_, Coroutine *to_,
     return ret;
 }
 
-static QEMU_NOINLINE CoroutineUContext *leader_init(void)
+Coroutine *qemu_coroutine_leader_init(void)
 {
     CoroutineUContext *self = &leader;
 
     QSIMPLEQ_INIT(&self->base.co_queue_wakeup);
     co_fiber_init_leader(&self->fiber);
     qemu_co_current = &self->base;
-    return self;
-}
-
-Coroutine *qemu_coroutine_self(void)
-{
-    Coroutine *self = qemu_co_current;
-
-    if (unlikely(!self)) {
-        self = &leader_init()->base;
-    }
-    return self;
-}
-
-bool qemu_in_coroutine(void)
-{
-    Coroutine *self = qemu_co_current;
-
-    return self && self->caller;
+    return &self->base;
 }

@@ -175,3 +175,21 @@ void qemu_co_queue_run_restart(Coroutine *co)
         qemu_coroutine_enter(next);
     }
 }
+
+Coroutine *qemu_coroutine_self(void)
+{
+    Coroutine *self = qemu_co_current;
+
+    if (unlikely(!self)) {
+        self = qemu_coroutine_leader_init();
+    }
+    return self;
+}
+
+bool qemu_in_coroutine(void)
+{
+    Coroutine *self = qemu_co_current;
+
+    /* The leader is the only coroutine that is current without a caller. */
+    return self && self->caller;
+}

@@ -5,9 +5,8 @@
  *
  * A backend embeds struct Coroutine as the first member of its own
  * structure (stack, saved registers, sanitizer state) and implements the
- * three backend functions below plus qemu_coroutine_self() and
- * qemu_in_coroutine(), keeping the "current coroutine" and a per-thread
- * "leader" (the thread's own stack) in thread-local storage.
+ * backend functions below, keeping the "current coroutine" and a
+ * per-thread "leader" (the thread's own stack) in thread-local storage.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -100,6 +99,13 @@ CoroutineAction qemu_coroutine_switch(Coroutine *from, Coroutine *to,
  */
 extern __thread Coroutine *qemu_co_current
     __attribute__((tls_model("initial-exec")));
+
+/*
+ * Set up the calling thread's leader coroutine (the thread's own stack),
+ * make it current and return it.  Called once per thread, by the core,
+ * the first time qemu_co_current is found NULL.
+ */
+Coroutine *qemu_coroutine_leader_init(void);
 
 /* qemu_coroutine_self(), inlined for the common case. */
 static inline Coroutine *qemu_coroutine_current(void)
