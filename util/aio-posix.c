@@ -427,6 +427,20 @@ bool aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
     return true;
 }
 
+void aio_context_get_poll_params(AioContext *ctx, int64_t *max_ns,
+                                 int64_t *grow, int64_t *shrink)
+{
+    if (max_ns) {
+        *max_ns = qatomic_read(&ctx->poll_max_ns);
+    }
+    if (grow) {
+        *grow = qatomic_read(&ctx->poll_grow);
+    }
+    if (shrink) {
+        *shrink = qatomic_read(&ctx->poll_shrink);
+    }
+}
+
 /* ---- the phases of aio_poll --------------------------------------------- */
 
 /*
@@ -486,8 +500,13 @@ bool aio_poll(AioContext *ctx, bool blocking)
 bool aio_prepare(AioContext *ctx)
 {
     const void *outer = loop_enter(ctx, __func__);
+    const FDMonOps *ops = ctx->fdmon_ops;
     bool progress = false;
 
+    /* GLib polls our fds, not the backend: let it settle its queue. */
+    if (ops->gsource_prepare) {
+        ops->gsource_prepare(ctx);
+    }
     run_poll_handlers_once(ctx, NULL, &progress);
     loop_leave(ctx, outer);
     return progress;

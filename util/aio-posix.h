@@ -28,9 +28,17 @@
  *   SQEs).  When it returns false and all handlers can busy-poll, the loop
  *   skips the system call in non-blocking mode.
  * - A backend that has per-context state keeps it in the AioContext fields
- *   named for it (epollfd/epoll_enabled, fdmon_io_uring/submit_list); its
- *   setup function fills them and installs its ops with ctx->fdmon_ops =
- *   &its_ops, returning false (leaving ctx unchanged) if unavailable.
+ *   named for it (epollfd/epoll_enabled; fdmon_io_uring, a pointer to a
+ *   struct private to fdmon-io_uring.c, so that the installed aio.h needs
+ *   no liburing); its setup function fills them and installs its ops with
+ *   ctx->fdmon_ops = &its_ops, returning false (leaving ctx unchanged) if
+ *   unavailable.
+ * - gsource_prepare(ctx), optional, is called by the GSource's prepare
+ *   step (aio_prepare), loop thread, walking_handlers raised.  A context
+ *   driven only through GLib never calls wait(): GLib polls the handlers'
+ *   GPollFDs itself.  A backend that defers work to wait() (io_uring's
+ *   change queue) must settle it here so that it stays bounded, while
+ *   leaving itself ready for a later aio_poll.
  *   Teardown: fdmon_epoll_disable (also used to fall back to poll at run
  *   time, switching ctx->fdmon_ops to &fdmon_poll_ops), and
  *   fdmon_io_uring_destroy.  Both must be safe on a context that never
@@ -70,10 +78,9 @@ struct AioHandler {
     bool deleted;               /* unlinked; atomic (read by the loop) */
     bool poll_ready;            /* io_poll reported work (loop thread) */
     bool fdmon_busy;            /* backend frees it later (see above) */
-#ifdef CONFIG_IO_URING
-    QSLIST_ENTRY(AioHandler) node_submitted;  /* ctx->submit_list */
+    /* io_uring backend only (kept in every build: one layout). */
+    QSLIST_ENTRY(AioHandler) node_submitted;  /* its change queue */
     unsigned flags;             /* owned by fdmon-io_uring.c */
-#endif
 };
 
 typedef struct FDMonOps {
@@ -86,6 +93,8 @@ typedef struct FDMonOps {
     int (*wait)(AioContext *ctx, AioHandlerList *ready_list, int64_t timeout);
     /* True when the backend needs another pass before blocking. */
     bool (*need_wait)(AioContext *ctx);
+    /* Optional: settle deferred work for a GLib-driven context. */
+    void (*gsource_prepare)(AioContext *ctx);
 } FDMonOps;
 
 /*
@@ -132,6 +141,13 @@ bool aio_run_timers(AioContext *ctx);
  */
 void aio_timerlist_notify(void *opaque, QEMUClockType type);
 
+/*
+ * TEST-ONLY (tests/unit; production code must not use it): how many
+ * one-shot BHs @ctx's pool holds ready for reuse.  Racy while other
+ * threads schedule one-shot BHs; exact when @ctx is quiescent.
+ */
+unsigned aio_bh_pool_free_count(AioContext *ctx);
+
 /* Finalize: drop every handler, tear down the backend, free nodes. */
 void aio_handlers_teardown(AioContext *ctx);
 
@@ -171,5 +187,16 @@ void fdmon_epoll_disable(AioContext *ctx);
  */
 bool fdmon_io_uring_setup(AioContext *ctx);
 void fdmon_io_uring_destroy(AioContext *ctx);
+
+/*
+ * TEST-ONLY accessors (for tests/unit; production code must not use
+ * them).  fdmon_io_uring_queued_changes: handler changes queued for the
+ * ring and not yet acted on.  fdmon_io_uring_held_handlers: removed
+ * handlers whose memory the backend still holds (queued, or waiting for
+ * the kernel to give their poll back).  Both are 0 for a context that
+ * does not use io_uring.  Call from the loop thread or a quiescent loop.
+ */
+unsigned fdmon_io_uring_queued_changes(AioContext *ctx);
+unsigned fdmon_io_uring_held_handlers(AioContext *ctx);
 
 #endif /* QEMU_AIO_POSIX_H */

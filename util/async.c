@@ -29,6 +29,10 @@
  * the loop, after it was dequeued with BH_DELETED or BH_ONESHOT set, so a
  * callback may delete its own BH.
  *
+ * One-shot BHs are recycled through a lock-free per-context pool instead
+ * of malloc/free (see "one-shot BH pool" below for why that is safe from
+ * any thread).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
@@ -49,6 +53,9 @@ enum {
 /* Slices one aio_bh_poll call may take; see the top of the file. */
 #define BH_POLL_MAX_ROUNDS 64
 
+/* One-shot BHs each context recycles; more pending at once use malloc. */
+#define BH_POOL_SIZE 64
+
 struct QEMUBH {
     /* Fixed at creation. */
     AioContext *ctx;
@@ -62,7 +69,127 @@ struct QEMUBH {
     unsigned flags;
     /* ctx->bh_epoch of the last run (loop thread). */
     unsigned run_epoch;
+    /* Pool slots only: 1 + index of the next free slot, 0 for none.
+     * Atomic; written only while the slot is being freed. */
+    uint32_t pool_next;
 };
+
+/* ---- one-shot BH pool ------------------------------------------------- */
+
+/*
+ * aio_bh_schedule_oneshot may be called by any thread, and the BH is
+ * freed by whichever thread runs aio_bh_poll; malloc and free were most
+ * of its cost.  So each context owns BH_POOL_SIZE BHs in one array, made
+ * by aio_context_new and freed at finalize, and keeps the free ones on a
+ * lock-free stack:
+ *
+ * - The head is one 64-bit word: its low 32 bits are 1 + the index of the
+ *   top free slot (0: empty), its high 32 bits a version that every
+ *   successful pop and push increments.  Links are slot indices, in each
+ *   slot's pool_next.
+ * - Pop (any thread, any number at once): read the head, read the top
+ *   slot's pool_next, compare-and-swap the head to (version + 1, next).
+ *   The ABA hazard of such stacks (between our two reads other threads
+ *   pop the top slot, pop or push others and push the top slot back, so
+ *   the top index matches but our "next" is stale) is caught by the
+ *   version: each of those operations moved it, so our CAS fails and we
+ *   retry.  Fooling it takes exactly 2^32 operations inside a window of
+ *   a few instructions.
+ * - Reading pool_next of a slot that another thread has just popped is
+ *   harmless: the array outlives every pop (it is freed at finalize, when
+ *   no other thread may use the context), pool_next is written only by a
+ *   push (atomically), and a value read from a slot that is no longer on
+ *   top is thrown away with the failing CAS.  The new owner never writes
+ *   pool_next, so it does not race with such stale readers.
+ * - Push (bh_free: the thread running aio_bh_poll, or finalize) is the
+ *   same CAS loop, so any number of pushers would be fine too.
+ * - The CASes are sequentially consistent: what the freeing thread wrote
+ *   into a BH happens before the pop that reuses it, and the new owner's
+ *   writes happen before bh_push publishes the BH to the loop.
+ * - Bounded: when the stack is empty (more than BH_POOL_SIZE one-shot BHs
+ *   pending) bh_alloc falls back to g_new0; bh_free tells pool slots from
+ *   heap BHs by address.  Long-lived BHs (aio_bh_new) never use the pool,
+ *   so they cannot drain it.
+ */
+typedef struct BHPool BHPool;
+
+struct BHPool {
+    uint64_t head;                      /* version << 32 | (top + 1) */
+    char pad[64 - sizeof(uint64_t)];    /* keep slot writes off its line */
+    QEMUBH slots[BH_POOL_SIZE];
+};
+
+static BHPool *bh_pool_new(void)
+{
+    BHPool *pool = g_new0(BHPool, 1);
+
+    /* Slot i links to slot i + 1; the last one ends the stack. */
+    for (uint32_t i = 0; i + 1 < BH_POOL_SIZE; i++) {
+        pool->slots[i].pool_next = i + 2;
+    }
+    pool->head = 1;
+    return pool;
+}
+
+static uint64_t bh_pool_head(uint64_t old, uint32_t top)
+{
+    return (((old >> 32) + 1) << 32) | top;
+}
+
+/* Take a free slot, or NULL if none is left.  Any thread. */
+static QEMUBH *bh_pool_pop(BHPool *pool)
+{
+    uint64_t old = qatomic_load_acquire(&pool->head);
+    uint64_t seen;
+    uint32_t top;
+
+    while ((top = (uint32_t)old) != 0) {
+        uint32_t next = qatomic_read(&pool->slots[top - 1].pool_next);
+
+        seen = qatomic_cmpxchg(&pool->head, old, bh_pool_head(old, next));
+        if (seen == old) {
+            return &pool->slots[top - 1];
+        }
+        old = seen;
+    }
+    return NULL;
+}
+
+/* Give @bh back if it is one of @pool's slots; false if it is not. */
+static bool bh_pool_push(BHPool *pool, QEMUBH *bh)
+{
+    uintptr_t first = (uintptr_t)pool->slots;
+    uintptr_t addr = (uintptr_t)bh;
+    uint32_t index;
+    uint64_t old, seen;
+
+    if (addr < first || addr >= first + sizeof(pool->slots)) {
+        return false;
+    }
+    index = (addr - first) / sizeof(QEMUBH);
+    old = qatomic_read(&pool->head);
+    for (;;) {
+        qatomic_set(&bh->pool_next, (uint32_t)old);
+        seen = qatomic_cmpxchg(&pool->head, old,
+                               bh_pool_head(old, index + 1));
+        if (seen == old) {
+            return true;
+        }
+        old = seen;
+    }
+}
+
+unsigned aio_bh_pool_free_count(AioContext *ctx)
+{
+    BHPool *pool = ctx->bh_pool;
+    uint32_t top = (uint32_t)qatomic_read(&pool->head);
+    unsigned n = 0;
+
+    for (; top; top = qatomic_read(&pool->slots[top - 1].pool_next)) {
+        n++;
+    }
+    return n;
+}
 
 /* ---- the wake-up protocol ----------------------------------------------- */
 
@@ -155,11 +282,21 @@ static unsigned bh_enqueue(QEMUBH *bh, unsigned new_flags)
 static QEMUBH *bh_alloc(AioContext *ctx, QEMUBHFunc *cb, void *opaque,
                         unsigned flags)
 {
-    QEMUBH *bh = g_new0(QEMUBH, 1);
+    QEMUBH *bh = NULL;
 
+    if (flags & BH_ONESHOT) {
+        bh = bh_pool_pop(ctx->bh_pool);
+    }
+    if (!bh) {
+        bh = g_new0(QEMUBH, 1);
+    }
+    /* Field by field: a recycled slot is not zeroed, and pool_next
+     * belongs to the pool (see above). */
     bh->ctx = ctx;
     bh->cb = cb;
     bh->opaque = opaque;
+    bh->next = NULL;
+    bh->run_epoch = 0;
     bh->flags = flags;
     /* A one-shot BH is queued from birth to death, so finalize finds it
      * on the stack; only long-lived BHs need the registry (and lock). */
@@ -180,7 +317,9 @@ static void bh_free(QEMUBH *bh)
         QLIST_REMOVE(bh, all);
         qemu_mutex_unlock(&ctx->bh_lock);
     }
-    g_free(bh);
+    if (!bh_pool_push(ctx->bh_pool, bh)) {
+        g_free(bh);
+    }
 }
 
 QEMUBH *aio_bh_new(AioContext *ctx, QEMUBHFunc *cb, void *opaque)
@@ -333,6 +472,11 @@ int aio_bh_poll(AioContext *ctx)
     QEMUBH *bh;
     unsigned epoch = ++ctx->bh_epoch;
     int rounds = 0;
+
+    /* 0 is the run_epoch of a BH that never ran: skip it on wrap-around. */
+    if (unlikely(epoch == 0)) {
+        epoch = ++ctx->bh_epoch;
+    }
     int ret = 0;
 
     ctx->walking_bh++;
@@ -424,12 +568,16 @@ bool aio_run_timers(AioContext *ctx)
 static gboolean aio_ctx_prepare(GSource *source, gint *timeout)
 {
     AioContext *ctx = (AioContext *)source;
+    bool ready;
     int64_t ns;
 
     /* Announce that we may sleep before looking for work (see above). */
     qatomic_or(&ctx->notify_me, 1);
+    /* Always: it also settles the backend's queue of handler changes,
+     * which must not wait for an iteration without pending BHs. */
+    ready = aio_prepare(ctx);
     ns = aio_compute_timeout(ctx);
-    if (ns == 0 || aio_prepare(ctx) || qatomic_read(&ctx->notified)) {
+    if (ready || ns == 0 || qatomic_read(&ctx->notified)) {
         /* GLib skips check() for a ready source: withdraw now. */
         qatomic_and(&ctx->notify_me, ~1u);
         *timeout = 0;
@@ -512,6 +660,7 @@ AioContext *aio_context_new(Error **errp)
     /* g_source_new zeroes; finalize copes with a half-built context. */
     ctx = (AioContext *)g_source_new(&aio_source_funcs, sizeof(AioContext));
     g_source_set_name(&ctx->source, "aio-context");
+    ctx->bh_pool = bh_pool_new();
     qemu_mutex_init(&ctx->list_lock);
     qemu_mutex_init(&ctx->bh_lock);
     rfifolock_init(&ctx->lock, rfifolock_contended, ctx);
@@ -549,6 +698,8 @@ static void aio_ctx_finalize(GSource *source)
         ctx->thread_pool = NULL;
     }
     bh_free_all(ctx);
+    g_free(ctx->bh_pool);
+    ctx->bh_pool = NULL;
     if (ctx->tlg.tl[0]) {
         timerlistgroup_deinit(&ctx->tlg);
     }

@@ -24,14 +24,24 @@
  *   the like): the handler sees G_IO_NVAL or G_IO_ERR once and stays
  *   unwatched until it is set again.
  *
- * Per-handler state is node->flags (atomic, FDMON_IO_URING_* below) and
- * the node_submitted link of ctx->submit_list.
- * ctx->fdmon_io_uring_armed counts POLL_ADDs the kernel holds (loop
- * thread only).
+ * Per-context state is a FDMonIoUring (below) that ctx->fdmon_io_uring
+ * points to, so the installed aio.h never sees liburing.  Per-handler
+ * state is node->flags (atomic, FDMON_IO_URING_* below) and the
+ * node_submitted link of the change queue.
+ *
+ * Contexts driven through GLib (aio_get_g_source) never call wait();
+ * GLib polls the handlers' GPollFDs itself.  The GSource's prepare step
+ * calls gsource_prepare(), which settles the change queue so it stays
+ * bounded: a queued ADD is dropped (GLib watches the fd anyway) and a
+ * flag makes the next wait() re-arm every live handler; a REMOVE is
+ * carried out as in wait(), so removed nodes are freed; CQEs are reaped
+ * and their readiness dropped (GLib reports the same readiness).  A
+ * context may thus switch between GLib and aio_poll at any time (the
+ * main context does).
  *
  * Key invariant (memory safety): the kernel may hand a node's address
  * back in a CQE for as long as its POLL_ADD is ARMED, and wait() walks
- * ctx->submit_list, so a node may only be freed once it is neither
+ * the change queue, so a node may only be freed once it is neither
  * ARMED nor QUEUED.  update() therefore always sets fdmon_busy on a
  * removed node, which leaves freeing to this file; the node is handed to
  * aio_handler_free_later() by whichever of these sees the second of the
@@ -52,10 +62,11 @@
  */
 #include "qemu/osdep.h"
 #include <poll.h>
+#include <liburing.h>
 #include "aio-posix.h"
 
 enum {
-    FDMON_IO_URING_QUEUED = 1 << 0,   /* on ctx->submit_list */
+    FDMON_IO_URING_QUEUED = 1 << 0,   /* on the change queue */
     FDMON_IO_URING_ADD = 1 << 1,      /* wants a POLL_ADD */
     FDMON_IO_URING_REMOVE = 1 << 2,   /* removed: cancel, never dispatch */
     FDMON_IO_URING_ARMED = 1 << 3,    /* a POLL_ADD is in the kernel */
@@ -69,6 +80,25 @@ enum {
 #define FDMON_IO_URING_DRAIN_TRIES 50
 
 static const FDMonOps fdmon_io_uring_ops;
+
+/* What ctx->fdmon_io_uring points to while the backend is in use. */
+struct FDMonIoUring {
+    struct io_uring ring;               /* loop thread */
+    /* Handlers with a change for the loop thread; any thread pushes
+     * (QSLIST_INSERT_HEAD_ATOMIC), the loop thread takes all. */
+    AioHandlerSList submit_list;
+    unsigned armed;         /* POLL_ADDs the kernel holds; loop thread */
+    bool rearm_all;         /* gsource_prepare dropped ADDs; loop thread */
+    unsigned held;          /* removed nodes not yet retired; atomic */
+};
+typedef struct FDMonIoUring FDMonIoUring;
+
+/* What fill_sq does with a queued ADD. */
+typedef enum {
+    FILL_ARM,           /* wait(): arm a POLL_ADD */
+    FILL_DROP,          /* GSource: drop it, re-arm all in the next wait */
+    FILL_TEARDOWN,      /* destroy: drop it */
+} FillMode;
 
 static bool test_hook_set(const char *name)
 {
@@ -107,8 +137,16 @@ static void enqueue(AioContext *ctx, AioHandler *node, unsigned flag)
                                     FDMON_IO_URING_QUEUED | flag);
 
     if (!(old & FDMON_IO_URING_QUEUED)) {
-        QSLIST_INSERT_HEAD_ATOMIC(&ctx->submit_list, node, node_submitted);
+        QSLIST_INSERT_HEAD_ATOMIC(&ctx->fdmon_io_uring->submit_list, node,
+                                  node_submitted);
     }
+}
+
+/* Hand a removed node back to aio-posix.c for freeing.  Loop thread. */
+static void retire(AioContext *ctx, AioHandler *node)
+{
+    qatomic_dec(&ctx->fdmon_io_uring->held);
+    aio_handler_free_later(ctx, node);
 }
 
 /* ---- completions -------------------------------------------------------- */
@@ -121,7 +159,7 @@ static void retire_completed(AioContext *ctx, AioHandler *node,
                              unsigned flags)
 {
     if (!(flags & FDMON_IO_URING_QUEUED)) {
-        aio_handler_free_later(ctx, node);
+        retire(ctx, node);
     }
 }
 
@@ -151,7 +189,7 @@ static PollOutcome complete_poll(AioContext *ctx, AioHandler *node, int res,
     unsigned flags = qatomic_fetch_and(&node->flags, ~FDMON_IO_URING_ARMED);
 
     assert(flags & FDMON_IO_URING_ARMED);
-    ctx->fdmon_io_uring_armed--;
+    ctx->fdmon_io_uring->armed--;
     if (flags & FDMON_IO_URING_REMOVE) {
         retire_completed(ctx, node, flags);
         return POLL_DONE;
@@ -184,7 +222,7 @@ static PollOutcome complete_poll(AioContext *ctx, AioHandler *node, int res,
  */
 static int reap(AioContext *ctx, AioHandlerList *ready_list, bool *lost)
 {
-    struct io_uring *ring = &ctx->fdmon_io_uring;
+    struct io_uring *ring = &ctx->fdmon_io_uring->ring;
     struct io_uring_cqe *cqe;
     int count = 0;
 
@@ -221,7 +259,7 @@ static int reap(AioContext *ctx, AioHandlerList *ready_list, bool *lost)
 static struct io_uring_sqe *get_sqe(AioContext *ctx,
                                     AioHandlerList *ready_list, int *count)
 {
-    struct io_uring *ring = &ctx->fdmon_io_uring;
+    struct io_uring *ring = &ctx->fdmon_io_uring->ring;
     struct io_uring_sqe *sqe;
     bool lost = false;  /* re-queued, armed by the next wait */
     int ret;
@@ -243,7 +281,7 @@ static void arm(AioContext *ctx, AioHandler *node, struct io_uring_sqe *sqe)
                            poll_events_from_pfd(node->pfd.events));
     io_uring_sqe_set_data(sqe, node);
     qatomic_or(&node->flags, FDMON_IO_URING_ARMED);
-    ctx->fdmon_io_uring_armed++;
+    ctx->fdmon_io_uring->armed++;
 }
 
 static void cancel(AioHandler *node, struct io_uring_sqe *sqe)
@@ -254,11 +292,11 @@ static void cancel(AioHandler *node, struct io_uring_sqe *sqe)
 
 /*
  * Act on one node taken off the submit list.  @flags is its state
- * before QUEUED and ADD were cleared.  With @ready_list NULL (teardown)
- * no poll is armed.  Returns the number of nodes reaped meanwhile.
+ * before QUEUED and ADD were cleared.  Returns the number of nodes
+ * reaped meanwhile into @ready_list (NULL at teardown).
  */
 static int submit_node(AioContext *ctx, AioHandler *node, unsigned flags,
-                       AioHandlerList *ready_list)
+                       AioHandlerList *ready_list, FillMode mode)
 {
     int count = 0;
 
@@ -267,36 +305,64 @@ static int submit_node(AioContext *ctx, AioHandler *node, unsigned flags,
             /* Freed when the cancelled POLL_ADD's CQE arrives. */
             cancel(node, get_sqe(ctx, ready_list, &count));
         } else {
-            aio_handler_free_later(ctx, node);
+            retire(ctx, node);
         }
-    } else if ((flags & FDMON_IO_URING_ADD) && ready_list &&
+    } else if ((flags & FDMON_IO_URING_ADD) &&
                !(flags & FDMON_IO_URING_ARMED)) {
-        arm(ctx, node, get_sqe(ctx, ready_list, &count));
+        if (mode == FILL_ARM) {
+            arm(ctx, node, get_sqe(ctx, ready_list, &count));
+        } else if (mode == FILL_DROP) {
+            ctx->fdmon_io_uring->rearm_all = true;
+        }
     }
     return count;
 }
 
 /*
- * Turn the submit list into SQEs (submitted later by the wait).  Returns
- * the number of nodes reaped meanwhile into @ready_list.  Loop thread.
+ * Act on every queued change: turn it into SQEs (submitted later by the
+ * caller) or, per @mode, drop ADDs.  Returns the number of nodes reaped
+ * meanwhile into @ready_list.  Loop thread.
  */
-static int fill_sq(AioContext *ctx, AioHandlerList *ready_list)
+static int fill_sq(AioContext *ctx, AioHandlerList *ready_list,
+                   FillMode mode)
 {
     AioHandlerSList pending;
     AioHandler *node;
     unsigned flags;
     int count = 0;
 
-    QSLIST_MOVE_ATOMIC(&pending, &ctx->submit_list);
+    QSLIST_MOVE_ATOMIC(&pending, &ctx->fdmon_io_uring->submit_list);
     while ((node = QSLIST_FIRST(&pending))) {
         QSLIST_REMOVE_HEAD(&pending, node_submitted);
         /* From here on another thread may queue the node again. */
         flags = qatomic_fetch_and(&node->flags,
                                   ~(FDMON_IO_URING_QUEUED |
                                     FDMON_IO_URING_ADD));
-        count += submit_node(ctx, node, flags, ready_list);
+        count += submit_node(ctx, node, flags, ready_list, mode);
     }
     return count;
+}
+
+/*
+ * Queue an ADD for every live handler without a poll in the kernel,
+ * after gsource_prepare dropped ADDs.  A handler removed meanwhile has
+ * REMOVE set (update() runs before the unlink) or is flagged deleted;
+ * enqueue() keeps it on the queue at most once either way.  Loop thread,
+ * walking_handlers raised.
+ */
+static void rearm_all(AioContext *ctx)
+{
+    AioHandler *node;
+
+    ctx->fdmon_io_uring->rearm_all = false;
+    QLIST_FOREACH_RCU(node, &ctx->aio_handlers, node) {
+        unsigned flags = qatomic_read(&node->flags);
+
+        if (!(flags & (FDMON_IO_URING_ARMED | FDMON_IO_URING_REMOVE)) &&
+            !qatomic_read(&node->deleted)) {
+            enqueue(ctx, node, FDMON_IO_URING_ADD);
+        }
+    }
 }
 
 /*
@@ -306,7 +372,7 @@ static int fill_sq(AioContext *ctx, AioHandlerList *ready_list)
  */
 static int submit_and_wait(AioContext *ctx, int64_t timeout)
 {
-    struct io_uring *ring = &ctx->fdmon_io_uring;
+    struct io_uring *ring = &ctx->fdmon_io_uring->ring;
     struct io_uring_cqe *cqe;
     struct __kernel_timespec ts;
     int ret;
@@ -330,9 +396,13 @@ static int submit_and_wait(AioContext *ctx, int64_t timeout)
 static int fdmon_io_uring_wait(AioContext *ctx, AioHandlerList *ready_list,
                                int64_t timeout)
 {
-    int count = fill_sq(ctx, ready_list);
     bool lost = false;
-    int ret;
+    int count, ret;
+
+    if (ctx->fdmon_io_uring->rearm_all) {
+        rearm_all(ctx);
+    }
+    count = fill_sq(ctx, ready_list, FILL_ARM);
 
     /* If something is ready already, do not sleep. */
     ret = submit_and_wait(ctx, count > 0 ? 0 : timeout);
@@ -342,7 +412,7 @@ static int fdmon_io_uring_wait(AioContext *ctx, AioHandlerList *ready_list,
          * A lost poll only says its fd woke up.  Arm it again now (the
          * arm checks readiness at once), so this wait reports it.
          */
-        count += fill_sq(ctx, ready_list);
+        count += fill_sq(ctx, ready_list, FILL_ARM);
         submit_and_wait(ctx, 0);
         count += reap(ctx, ready_list, &lost);
     }
@@ -358,18 +428,53 @@ static void fdmon_io_uring_update(AioContext *ctx, AioHandler *old_node,
     if (old_node) {
         /* It may be ARMED or QUEUED: only this file knows when to free. */
         old_node->fdmon_busy = true;
+        qatomic_inc(&ctx->fdmon_io_uring->held);
         enqueue(ctx, old_node, FDMON_IO_URING_REMOVE);
     }
 }
 
 static bool fdmon_io_uring_need_wait(AioContext *ctx)
 {
-    struct io_uring *ring = &ctx->fdmon_io_uring;
+    FDMonIoUring *s = ctx->fdmon_io_uring;
 
-    return aio_poll_disabled(ctx) ||
-           qatomic_read(&ctx->submit_list.slh_first) != NULL ||
-           io_uring_sq_ready(ring) > 0 ||
-           io_uring_cq_ready(ring) > 0;
+    return aio_poll_disabled(ctx) || s->rearm_all ||
+           qatomic_read(&s->submit_list.slh_first) != NULL ||
+           io_uring_sq_ready(&s->ring) > 0 ||
+           io_uring_cq_ready(&s->ring) > 0;
+}
+
+/* Forget the readiness that reaping reported (GLib reports its own). */
+static void drop_ready(AioHandlerList *ready_list)
+{
+    AioHandler *node;
+
+    while ((node = QLIST_FIRST(ready_list))) {
+        QLIST_REMOVE(node, node_ready);
+        node->pfd.revents = 0;
+    }
+}
+
+/*
+ * The GSource path (see the top of the file): settle the change queue
+ * and the CQ without waiting.  Costs nothing when both are empty, so a
+ * GLib loop that changes no handler pays one load per iteration.
+ */
+static void fdmon_io_uring_gsource_prepare(AioContext *ctx)
+{
+    FDMonIoUring *s = ctx->fdmon_io_uring;
+    AioHandlerList ready_list = QLIST_HEAD_INITIALIZER(ready_list);
+    bool lost = false;  /* re-queued; dropped by the next prepare */
+
+    if (!qatomic_read(&s->submit_list.slh_first) &&
+        !io_uring_cq_ready(&s->ring)) {
+        return;
+    }
+    fill_sq(ctx, &ready_list, FILL_DROP);
+    if (io_uring_sq_ready(&s->ring) > 0) {
+        submit_and_wait(ctx, 0);
+    }
+    reap(ctx, &ready_list, &lost);
+    drop_ready(&ready_list);
 }
 
 static const FDMonOps fdmon_io_uring_ops = {
@@ -377,6 +482,7 @@ static const FDMonOps fdmon_io_uring_ops = {
     .update = fdmon_io_uring_update,
     .wait = fdmon_io_uring_wait,
     .need_wait = fdmon_io_uring_need_wait,
+    .gsource_prepare = fdmon_io_uring_gsource_prepare,
 };
 
 /* ---- setup and teardown ------------------------------------------------- */
@@ -406,13 +512,15 @@ static int ring_init(struct io_uring *ring)
 
 bool fdmon_io_uring_setup(AioContext *ctx)
 {
+    FDMonIoUring *s = g_new0(FDMonIoUring, 1);
     AioHandler *node;
 
-    if (ring_init(&ctx->fdmon_io_uring) < 0) {
+    if (ring_init(&s->ring) < 0) {
+        g_free(s);
         return false;
     }
-    QSLIST_INIT(&ctx->submit_list);
-    ctx->fdmon_io_uring_armed = 0;
+    QSLIST_INIT(&s->submit_list);
+    ctx->fdmon_io_uring = s;
     QLIST_FOREACH(node, &ctx->aio_handlers, node) {
         if (!qatomic_read(&node->deleted)) {
             enqueue(ctx, node, FDMON_IO_URING_ADD);
@@ -446,7 +554,8 @@ static void cancel_live_polls(AioContext *ctx)
  */
 static void drain(AioContext *ctx)
 {
-    struct io_uring *ring = &ctx->fdmon_io_uring;
+    FDMonIoUring *s = ctx->fdmon_io_uring;
+    struct io_uring *ring = &s->ring;
     struct __kernel_timespec ts = { .tv_nsec = 100 * SCALE_MS };
     struct io_uring_cqe *cqe;
     bool lost = false;  /* never set: teardown re-arms nothing */
@@ -454,14 +563,13 @@ static void drain(AioContext *ctx)
 
     io_uring_submit(ring);
     reap(ctx, NULL, &lost);
-    while (ctx->fdmon_io_uring_armed > 0 &&
-           tries++ < FDMON_IO_URING_DRAIN_TRIES) {
+    while (s->armed > 0 && tries++ < FDMON_IO_URING_DRAIN_TRIES) {
         io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
         reap(ctx, NULL, &lost);
     }
-    if (ctx->fdmon_io_uring_armed > 0) {
+    if (s->armed > 0) {
         g_warning("fdmon-io_uring: %u polls not cancelled at teardown",
-                  ctx->fdmon_io_uring_armed);
+                  s->armed);
     }
 }
 
@@ -473,12 +581,37 @@ void fdmon_io_uring_destroy(AioContext *ctx)
         return;
     }
     cancel_live_polls(ctx);
-    fill_sq(ctx, NULL);
+    fill_sq(ctx, NULL, FILL_TEARDOWN);
     drain(ctx);
-    io_uring_queue_exit(&ctx->fdmon_io_uring);
+    io_uring_queue_exit(&ctx->fdmon_io_uring->ring);
     /* Live handlers are watched by poll from now on. */
     QLIST_FOREACH(node, &ctx->aio_handlers, node) {
         qatomic_set(&node->flags, 0);
     }
     qatomic_set(&ctx->fdmon_ops, &fdmon_poll_ops);
+    g_free(ctx->fdmon_io_uring);
+    ctx->fdmon_io_uring = NULL;
+}
+
+/* ---- test-only accessors ------------------------------------------------ */
+
+unsigned fdmon_io_uring_queued_changes(AioContext *ctx)
+{
+    AioHandler *node;
+    unsigned n = 0;
+
+    if (!ctx->fdmon_io_uring) {
+        return 0;
+    }
+    for (node = qatomic_read(&ctx->fdmon_io_uring->submit_list.slh_first);
+         node; node = node->node_submitted.sle_next) {
+        n++;
+    }
+    return n;
+}
+
+unsigned fdmon_io_uring_held_handlers(AioContext *ctx)
+{
+    return ctx->fdmon_io_uring ? qatomic_read(&ctx->fdmon_io_uring->held)
+                               : 0;
 }

@@ -1,8 +1,9 @@
 /*
  * IOThread: one thread, one AioContext, one loop.
  *
- * What it does: creates a context, starts a thread that makes it current
- * and polls it until told to stop, and keeps the set of live names unique.
+ * What it does: creates a context (busy-polling by default, as QEMU's
+ * IOThreads do), starts a thread that makes it current and polls it until
+ * told to stop, and keeps the set of live names unique.
  * The thread holds its context (aio_context_acquire) while it polls, so
  * another thread that acquires the context excludes the IOThread's
  * callbacks; the context's contention hook kicks the poller out of its
@@ -136,6 +137,10 @@ IOThread *iothread_create(const char *name, Error **errp)
         return NULL;
     }
 
+    /* Cannot fail: the values are not negative. */
+    aio_context_set_poll_params(ctx, IOTHREAD_POLL_MAX_NS_DEFAULT, 0, 0,
+                                &error_abort);
+
     iothread = g_new0(IOThread, 1);
     iothread->name = g_strdup(name);
     iothread->ctx = ctx;
@@ -170,6 +175,13 @@ void iothread_destroy(IOThread *iothread)
     qemu_mutex_destroy(&iothread->gcontext_lock);
     g_free(iothread->name);
     g_free(iothread);
+}
+
+bool iothread_set_poll_params(IOThread *iothread, int64_t max_ns,
+                              int64_t grow, int64_t shrink, Error **errp)
+{
+    return aio_context_set_poll_params(iothread->ctx, max_ns, grow, shrink,
+                                       errp);
 }
 
 AioContext *iothread_get_aio_context(IOThread *iothread)

@@ -18,16 +18,11 @@
 #define QEMU_AIO_H
 
 #include "qemu/osdep.h"
-#include "config-host.h"
 #include "qemu/queue.h"
 #include "qemu/event_notifier.h"
 #include "qemu/thread.h"
 #include "qemu/rfifolock.h"
 #include "qemu/timer.h"
-
-#ifdef CONFIG_IO_URING
-#include <liburing.h>
-#endif
 
 /* ---- AIOCB: callback-style request objects ----------------------------- */
 
@@ -97,6 +92,8 @@ typedef bool AioPollFn(void *opaque);
 
 struct ThreadPool;
 struct FDMonOps;
+struct FDMonIoUring;
+struct BHPool;
 
 /* One slice of BHs taken from the pending stack by aio_bh_poll. */
 typedef struct BHListSlice BHListSlice;
@@ -109,6 +106,11 @@ struct BHListSlice {
  * The context.  Public only because the seed makes it so (and aio_timer_*
  * are inline); every field is private to the event-loop module.  Fields
  * are grouped by how they are protected.
+ *
+ * This header is installed, so the layout must not depend on how the
+ * library was configured (no config-host.h here): state that only some
+ * builds have (the io_uring ring) hangs off a pointer to a struct that
+ * only the library defines.
  */
 struct AioContext {
     /* The GSource; first so that a GSource * is an AioContext *.  Its
@@ -197,6 +199,10 @@ struct AioContext {
      * at finalize; bh_lock. */
     QLIST_HEAD(, QEMUBH) all_bhs;
 
+    /* Recycled one-shot BHs (lock-free; see async.c).  Set up by
+     * aio_context_new, freed at finalize. */
+    struct BHPool *bh_pool;
+
     /* ---- coroutines ---- */
 
     /* Coroutines waiting to be entered here (lock-free push). */
@@ -213,13 +219,10 @@ struct AioContext {
     int epollfd;
     bool epoll_enabled;
 
-#ifdef CONFIG_IO_URING
-    /* io_uring backend: the ring and handlers awaiting SQE submission. */
-    struct io_uring fdmon_io_uring;
-    AioHandlerSList submit_list;
-    /* POLL_ADDs the kernel still holds (loop thread; fdmon-io_uring.c). */
-    unsigned fdmon_io_uring_armed;
-#endif
+    /* io_uring backend: the ring and its queue of handler changes,
+     * allocated by fdmon_io_uring_setup; NULL while another backend is
+     * in use or in builds without liburing. */
+    struct FDMonIoUring *fdmon_io_uring;
 
     /* ---- adaptive busy polling (atomic: set via params by any
      * thread, poll_ns also adapted by the loop) ---- */
@@ -292,7 +295,10 @@ QEMUBH *aio_bh_new(AioContext *ctx, QEMUBHFunc *cb, void *opaque);
 
 /*
  * Run @cb(@opaque) once in @ctx, as soon as possible; the BH frees itself
- * afterwards.  Allocates.  Any thread.
+ * afterwards.  The BH comes from a small per-context pool (lock-free, so
+ * any thread may take one), so the common case does not allocate; only
+ * while more one-shot BHs are pending than the pool holds does it fall
+ * back to malloc.  Any thread.
  */
 void aio_bh_schedule_oneshot(AioContext *ctx, QEMUBHFunc *cb, void *opaque);
 
@@ -344,8 +350,10 @@ void qemu_bh_delete(QEMUBH *bh);
 /* ---- running the loop --------------------------------------------------- */
 
 /*
- * aio_prepare: part of the GSource.  Runs busy-poll handlers once and
- * returns whether anything is ready before poll.  Home thread only.
+ * aio_prepare: part of the GSource.  Lets the fd monitor settle work it
+ * would otherwise leave to aio_poll (io_uring's queue of handler
+ * changes), runs busy-poll handlers once and returns whether anything is
+ * ready before poll.  Home thread only.
  */
 bool aio_prepare(AioContext *ctx);
 
@@ -525,6 +533,15 @@ bool in_aio_context_home_thread(AioContext *ctx);
 bool aio_context_set_poll_params(AioContext *ctx, int64_t max_ns,
                                  int64_t grow, int64_t shrink,
                                  Error **errp);
+
+/*
+ * Read back the values last given to aio_context_set_poll_params (all 0
+ * for a new context: no busy polling).  Any pointer may be NULL.  Any
+ * thread; the three values are read separately, so a concurrent set may
+ * be seen half-applied.
+ */
+void aio_context_get_poll_params(AioContext *ctx, int64_t *max_ns,
+                                 int64_t *grow, int64_t *shrink);
 
 /* Name of @ctx's fd monitor: "poll", "epoll" or "io_uring".  Any thread. */
 const char *aio_context_get_fdmon_name(AioContext *ctx);

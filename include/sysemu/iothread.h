@@ -14,6 +14,16 @@
  * IOThread; this is how code outside the IOThread touches state that the
  * context's callbacks use.
  *
+ * Busy polling: like QEMU's IOThreads, a new IOThread spins for a while
+ * before it blocks (adaptive busy polling, see
+ * aio_context_set_poll_params in block/aio.h): poll-max-ns
+ * IOTHREAD_POLL_MAX_NS_DEFAULT (32768), poll-grow and poll-shrink 0 (the
+ * default policy: double the spin when an event came just too late, stop
+ * spinning when events come slower than poll-max-ns).  Spinning only
+ * happens while every fd handler of the context has an io_poll callback,
+ * and it trades CPU time for latency; iothread_set_poll_params tunes it,
+ * and max_ns 0 turns it off.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #ifndef SYSEMU_IOTHREAD_H
@@ -21,12 +31,17 @@
 
 #include "qemu/osdep.h"
 
+/* Busy-poll budget (ns) of a new IOThread's context; QEMU's default. */
+#define IOTHREAD_POLL_MAX_NS_DEFAULT 32768
+
 /*
  * Start a new IOThread called @name: create its AioContext and its thread
  * (named "IO <name>" for debuggers), and return once the thread is
- * running its event loop.  Fails (sets @errp, returns NULL) when @name is
- * NULL or empty, when a live IOThread already has that name, or when the
- * AioContext cannot be created.  Any thread may call it.
+ * running its event loop.  The context busy-polls with the defaults
+ * described at the top of this file.  Fails (sets @errp, returns NULL)
+ * when @name is NULL or empty, when a live IOThread already has that
+ * name, or when the AioContext cannot be created.  Any thread may call
+ * it.
  */
 IOThread *iothread_create(const char *name, Error **errp);
 
@@ -40,6 +55,17 @@ IOThread *iothread_create(const char *name, Error **errp);
  * caller holds the context; afterwards the name may be reused.
  */
 void iothread_destroy(IOThread *iothread);
+
+/*
+ * Set the busy-polling parameters of @iothread's context, as
+ * aio_context_set_poll_params(iothread_get_aio_context(@iothread), ...):
+ * spin up to @max_ns (0: never) before blocking, growing the spin by
+ * @grow (0: default 2) and shrinking it by @shrink (0: to nothing).
+ * Returns false and sets @errp if a value is negative (nothing changes
+ * then).  Takes effect from the thread's next wait.  Any thread.
+ */
+bool iothread_set_poll_params(IOThread *iothread, int64_t max_ns,
+                              int64_t grow, int64_t shrink, Error **errp);
 
 /* The IOThread's AioContext; valid until iothread_destroy().  Any thread. */
 AioContext *iothread_get_aio_context(IOThread *iothread);

@@ -1,7 +1,7 @@
 /*
  * Tests for the AioContext as a GSource (aio_get_g_source, aio_prepare,
- * aio_pending, aio_dispatch) and for the main loop built on it
- * (qemu/main-loop.h).
+ * aio_pending, aio_dispatch), including an io_uring context driven only
+ * by GLib, and for the main loop built on it (qemu/main-loop.h).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,6 +9,7 @@
 #include "qapi/error.h"
 #include "block/aio.h"
 #include "qemu/main-loop.h"
+#include "util/aio-posix.h"
 
 typedef struct {
     GMainContext *gctx;
@@ -183,6 +184,114 @@ static void test_wakeup_from_thread(void)
     }
     qemu_thread_join(&thread);
     qemu_bh_delete(w.bh);
+    loop_destroy(&l);
+}
+
+/* ---- an io_uring context driven only by GLib --------------------------- */
+
+#define CHURN_ROUNDS 10000
+
+/* A context on io_uring, or NULL (test skipped) where it is unavailable. */
+static AioContext *ctx_new_io_uring(void)
+{
+    g_autofree char *saved = g_strdup(g_getenv("SPINDLE_FDMON"));
+    Error *err = NULL;
+    AioContext *ctx;
+
+    g_setenv("SPINDLE_FDMON", "io_uring", TRUE);
+    ctx = aio_context_new(&err);
+    if (saved) {
+        g_setenv("SPINDLE_FDMON", saved, TRUE);
+    } else {
+        g_unsetenv("SPINDLE_FDMON");
+    }
+    if (!ctx) {
+        g_test_skip("io_uring not available in this build or kernel");
+        error_free(err);
+    }
+    return ctx;
+}
+
+static unsigned io_uring_backlog(AioContext *ctx)
+{
+    return MAX(fdmon_io_uring_queued_changes(ctx),
+               fdmon_io_uring_held_handlers(ctx));
+}
+
+/* Register and unregister a handler CHURN_ROUNDS times; GLib only. */
+static unsigned churn(Loop *l, int fd, ReadState *s)
+{
+    unsigned worst = 0;
+
+    for (int i = 0; i < CHURN_ROUNDS; i++) {
+        aio_set_fd_handler(l->ctx, fd, read_cb, NULL, s);
+        worst = MAX(worst, io_uring_backlog(l->ctx));
+        g_main_context_iteration(l->gctx, FALSE);
+        aio_set_fd_handler(l->ctx, fd, NULL, NULL, NULL);
+        worst = MAX(worst, io_uring_backlog(l->ctx));
+        g_main_context_iteration(l->gctx, FALSE);
+        worst = MAX(worst, io_uring_backlog(l->ctx));
+    }
+    return worst;
+}
+
+static void set_flag_cb(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/*
+ * Without aio_poll, io_uring's queue of handler changes used to grow by
+ * two records (and one removed handler) per round.  The GSource's prepare
+ * step must keep it bounded, and leave the context usable by both GLib
+ * and aio_poll afterwards.
+ */
+static void test_io_uring_gsource_churn(void)
+{
+    Loop l;
+    int fds[2];
+    ReadState s = { 0 };
+    bool timed_out = false;
+    QEMUTimer t;
+
+    l.ctx = ctx_new_io_uring();
+    if (!l.ctx) {
+        return;
+    }
+    l.gctx = g_main_context_new();
+    l.src = aio_get_g_source(l.ctx);
+    g_source_attach(l.src, l.gctx);
+    g_assert_cmpint(pipe(fds), ==, 0);
+    s.fd = fds[0];
+
+    g_assert_cmpuint(churn(&l, fds[0], &s), <=, 2);
+    g_assert_cmpuint(fdmon_io_uring_held_handlers(l.ctx), ==, 0);
+
+    /* GLib still dispatches the fd... */
+    aio_set_fd_handler(l.ctx, fds[0], read_cb, NULL, &s);
+    g_assert_cmpint(write(fds[1], "x", 1), ==, 1);
+    while (s.reads == 0) {
+        g_main_context_iteration(l.gctx, TRUE);
+    }
+    /* ...and so does aio_poll, whose ring must watch it again (a timer
+     * ends the wait if it does not). */
+    aio_timer_init(l.ctx, &t, QEMU_CLOCK_REALTIME, SCALE_MS, set_flag_cb,
+                   &timed_out);
+    timer_mod(&t, qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + 10000);
+    g_assert_cmpint(write(fds[1], "y", 1), ==, 1);
+    while (s.reads == 1 && !timed_out) {
+        aio_poll(l.ctx, true);
+    }
+    g_assert_false(timed_out);
+    g_assert_cmpint(s.reads, ==, 2);
+    timer_del(&t);
+    timer_deinit(&t);
+
+    aio_set_fd_handler(l.ctx, fds[0], NULL, NULL, NULL);
+    settle(l.gctx);
+    g_assert_cmpuint(io_uring_backlog(l.ctx), ==, 0);
+    close(fds[0]);
+    close(fds[1]);
     loop_destroy(&l);
 }
 
@@ -375,6 +484,8 @@ int main(int argc, char **argv)
     g_test_add_func("/aio-gsource/event-notifier", test_event_notifier);
     g_test_add_func("/aio-gsource/wakeup-from-thread",
                     test_wakeup_from_thread);
+    g_test_add_func("/aio-gsource/io_uring-churn",
+                    test_io_uring_gsource_churn);
     g_test_add_func("/aio-gsource/prepare-pending-dispatch",
                     test_prepare_pending_dispatch);
     g_test_add_func("/aio-gsource/source-keeps-ctx-alive",

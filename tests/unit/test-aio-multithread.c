@@ -13,6 +13,7 @@
 #include "block/aio-wait.h"
 #include "qemu/main-loop.h"
 #include "qemu/coroutine.h"
+#include "util/aio-posix.h"
 
 /* ---- worker threads ----------------------------------------------------- */
 
@@ -60,11 +61,17 @@ static void stop_cb(void *opaque)
     qatomic_set(&w->stop, true);
 }
 
-static void worker_stop(Worker *w)
+/* Stop and join the worker; its context stays alive. */
+static void worker_join(Worker *w)
 {
     aio_bh_schedule_oneshot(w->ctx, stop_cb, w);
     qemu_thread_join(&w->thread);
     qemu_sem_destroy(&w->started);
+}
+
+static void worker_stop(Worker *w)
+{
+    worker_join(w);
     aio_context_unref(w->ctx);
 }
 
@@ -472,6 +479,72 @@ static void test_bh_stress(void)
     worker_stop(&w);
 }
 
+/*
+ * Many threads take one-shot BHs from one context's pool at once (no
+ * poller, so only pops race), then from a polled context (pops race with
+ * the poller's pushes).  Each BH runs once and the pool ends up whole.
+ */
+typedef struct {
+    AioContext *ctx;
+    int count;          /* atomic */
+} PoolRace;
+
+static void pool_race_cb(void *opaque)
+{
+    PoolRace *r = opaque;
+
+    if (qatomic_inc_fetch(&r->count) == PRODUCERS * PER_PRODUCER) {
+        aio_wait_kick();
+    }
+}
+
+static void *pool_race_produce(void *opaque)
+{
+    PoolRace *r = opaque;
+
+    for (int i = 0; i < PER_PRODUCER; i++) {
+        aio_bh_schedule_oneshot(r->ctx, pool_race_cb, r);
+    }
+    return NULL;
+}
+
+static void pool_race_run(PoolRace *r)
+{
+    QemuThread threads[PRODUCERS];
+
+    for (int i = 0; i < PRODUCERS; i++) {
+        qemu_thread_create(&threads[i], "pool-race", pool_race_produce, r,
+                           QEMU_THREAD_JOINABLE);
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        qemu_thread_join(&threads[i]);
+    }
+}
+
+static void test_bh_oneshot_pool_race(void)
+{
+    PoolRace r = { aio_context_new(&error_abort), 0 };
+    unsigned cap = aio_bh_pool_free_count(r.ctx);
+    Worker w;
+
+    pool_race_run(&r);
+    while (aio_poll(r.ctx, false)) {
+        /* run them all */
+    }
+    g_assert_cmpint(r.count, ==, PRODUCERS * PER_PRODUCER);
+    g_assert_cmpuint(aio_bh_pool_free_count(r.ctx), ==, cap);
+    aio_context_unref(r.ctx);
+
+    worker_start(&w, false);
+    r = (PoolRace) { w.ctx, 0 };
+    pool_race_run(&r);
+    AIO_WAIT_WHILE_UNLOCKED(w.ctx, qatomic_read(&r.count) <
+                                   PRODUCERS * PER_PRODUCER);
+    worker_join(&w);
+    g_assert_cmpuint(aio_bh_pool_free_count(w.ctx), ==, cap);
+    aio_context_unref(w.ctx);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -501,5 +574,7 @@ int main(int argc, char **argv)
     g_test_add_func("/aio-mt/acquire/wakes-poller",
                     test_acquire_wakes_poller);
     g_test_add_func("/aio-mt/bh/stress", test_bh_stress);
+    g_test_add_func("/aio-mt/bh/oneshot-pool-race",
+                    test_bh_oneshot_pool_race);
     return g_test_run();
 }

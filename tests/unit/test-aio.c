@@ -10,6 +10,7 @@
 #include "qapi/error.h"
 #include "block/aio.h"
 #include "qemu/main-loop.h"
+#include "util/aio-posix.h"
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -301,6 +302,110 @@ static void test_bh_oneshot(void)
     g_assert_true(aio_poll(ctx, false));
     g_assert_cmpint(n, ==, 2);
     g_assert_false(aio_poll(ctx, false));
+    aio_context_unref(ctx);
+}
+
+/* One-shot BHs come from the context's pool and go back after running. */
+static void test_bh_oneshot_pool_recycles(void)
+{
+    AioContext *ctx = ctx_new();
+    unsigned cap = aio_bh_pool_free_count(ctx);
+    int n = 0;
+
+    g_assert_cmpuint(cap, >=, 3);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 3; i++) {
+            aio_bh_schedule_oneshot(ctx, count_cb, &n);
+        }
+        g_assert_cmpuint(aio_bh_pool_free_count(ctx), ==, cap - 3);
+        g_assert_true(aio_poll(ctx, false));
+        g_assert_cmpuint(aio_bh_pool_free_count(ctx), ==, cap);
+    }
+    g_assert_cmpint(n, ==, 9);
+    aio_context_unref(ctx);
+}
+
+typedef struct {
+    int *log;
+    int *len;
+    int id;
+} SeqBH;
+
+static void seq_cb(void *opaque)
+{
+    SeqBH *b = opaque;
+
+    b->log[(*b->len)++] = b->id;
+}
+
+/* More pending one-shots than the pool holds: malloc, same behaviour. */
+static void test_bh_oneshot_pool_overflow(void)
+{
+    AioContext *ctx = ctx_new();
+    unsigned cap = aio_bh_pool_free_count(ctx);
+    int total = cap * 3;
+    g_autofree SeqBH *bhs = g_new0(SeqBH, total);
+    g_autofree int *log = g_new0(int, total);
+    int len = 0;
+
+    for (int i = 0; i < total; i++) {
+        bhs[i] = (SeqBH) { log, &len, i };
+        aio_bh_schedule_oneshot(ctx, seq_cb, &bhs[i]);
+    }
+    g_assert_cmpuint(aio_bh_pool_free_count(ctx), ==, 0);
+    aio_bh_poll(ctx);
+    g_assert_cmpint(len, ==, total);
+    for (int i = 0; i < total; i++) {
+        g_assert_cmpint(log[i], ==, i);     /* FIFO, each once */
+    }
+    /* Bounded: the heap ones were freed, the pool is whole again. */
+    g_assert_cmpuint(aio_bh_pool_free_count(ctx), ==, cap);
+    aio_context_unref(ctx);
+}
+
+/* Pending one-shots at unref are freed with the context (ASan checks). */
+static void test_bh_oneshot_pending_at_unref(void)
+{
+    AioContext *ctx = ctx_new();
+    unsigned cap = aio_bh_pool_free_count(ctx);
+    int n = 0;
+
+    for (unsigned i = 0; i < cap + 5; i++) {
+        aio_bh_schedule_oneshot(ctx, count_cb, &n);
+    }
+    aio_context_unref(ctx);
+    g_assert_cmpint(n, ==, 0);
+}
+
+typedef struct {
+    AioContext *ctx;
+    int left;
+    int runs;
+} OneshotChain;
+
+static void oneshot_chain_cb(void *opaque)
+{
+    OneshotChain *c = opaque;
+
+    c->runs++;
+    if (--c->left > 0) {
+        aio_bh_schedule_oneshot(c->ctx, oneshot_chain_cb, c);
+    }
+}
+
+/*
+ * A one-shot scheduled by a one-shot runs in the same call, even when it
+ * reuses the slot of one that already ran in that call.
+ */
+static void test_bh_oneshot_chain_same_call(void)
+{
+    AioContext *ctx = ctx_new();
+    OneshotChain c = { ctx, 10, 0 };
+
+    aio_bh_schedule_oneshot(ctx, oneshot_chain_cb, &c);
+    g_assert_cmpint(aio_bh_poll(ctx), ==, 1);
+    g_assert_cmpint(c.runs, ==, 10);
+    g_assert_cmpint(aio_bh_poll(ctx), ==, 0);
     aio_context_unref(ctx);
 }
 
@@ -812,6 +917,33 @@ static void poll_until_timer(AioContext *ctx, int64_t us)
     timer_free(t);
 }
 
+static void test_poll_params_get(void)
+{
+    AioContext *ctx = ctx_new();
+    int64_t max_ns = -1, grow = -1, shrink = -1;
+    Error *err = NULL;
+
+    /* A new context does not busy-poll. */
+    aio_context_get_poll_params(ctx, &max_ns, &grow, &shrink);
+    g_assert_cmpint(max_ns, ==, 0);
+    g_assert_cmpint(grow, ==, 0);
+    g_assert_cmpint(shrink, ==, 0);
+
+    aio_context_set_poll_params(ctx, 5000, 3, 2, &error_abort);
+    aio_context_get_poll_params(ctx, &max_ns, &grow, &shrink);
+    g_assert_cmpint(max_ns, ==, 5000);
+    g_assert_cmpint(grow, ==, 3);
+    g_assert_cmpint(shrink, ==, 2);
+
+    /* A refused set changes nothing; NULL pointers are skipped. */
+    g_assert_false(aio_context_set_poll_params(ctx, 1, -1, 1, &err));
+    error_free_or_abort(&err);
+    max_ns = 0;
+    aio_context_get_poll_params(ctx, &max_ns, NULL, NULL);
+    g_assert_cmpint(max_ns, ==, 5000);
+    aio_context_unref(ctx);
+}
+
 static void test_poll_ns_grows(void)
 {
     AioContext *ctx = ctx_new();
@@ -1035,6 +1167,14 @@ int main(int argc, char **argv)
     g_test_add_func("/aio/bh/delete-scheduled", test_bh_delete_scheduled);
     g_test_add_func("/aio/bh/delete-from-cb", test_bh_delete_from_cb);
     g_test_add_func("/aio/bh/oneshot", test_bh_oneshot);
+    g_test_add_func("/aio/bh/oneshot/pool-recycles",
+                    test_bh_oneshot_pool_recycles);
+    g_test_add_func("/aio/bh/oneshot/pool-overflow",
+                    test_bh_oneshot_pool_overflow);
+    g_test_add_func("/aio/bh/oneshot/pending-at-unref",
+                    test_bh_oneshot_pending_at_unref);
+    g_test_add_func("/aio/bh/oneshot/chain-same-call",
+                    test_bh_oneshot_chain_same_call);
     g_test_add_func("/aio/bh/from-bh", test_bh_from_bh);
     g_test_add_func("/aio/bh/fifo", test_bh_fifo);
     g_test_add_func("/aio/bh/self-reschedule-fair",
@@ -1054,6 +1194,7 @@ int main(int argc, char **argv)
     g_test_add_func("/aio/event-notifier/set", test_event_notifier);
     g_test_add_func("/aio/event-notifier/poll", test_event_notifier_poll);
     g_test_add_func("/aio/poll/params-invalid", test_poll_params_invalid);
+    g_test_add_func("/aio/poll/params-get", test_poll_params_get);
     g_test_add_func("/aio/poll/poll-ns-grows", test_poll_ns_grows);
     g_test_add_func("/aio/poll/poll-ns-shrinks", test_poll_ns_shrinks);
     g_test_add_func("/aio/poll/busy-poll-calls-io-poll",

@@ -14,6 +14,10 @@
 #include "qapi/error.h"
 #include "block/aio.h"
 #include "util/aio-posix.h"
+#include "config-host.h"
+#ifdef CONFIG_IO_URING
+#include <liburing.h>
+#endif
 #include <fcntl.h>
 #include <sys/resource.h>
 

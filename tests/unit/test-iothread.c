@@ -82,6 +82,71 @@ static void test_name_errors(void)
     iothread_destroy(iot);
 }
 
+/* ---- busy polling ----------------------------------------------------- */
+
+static void get_poll(IOThread *iot, int64_t out[3])
+{
+    aio_context_get_poll_params(iothread_get_aio_context(iot),
+                                &out[0], &out[1], &out[2]);
+}
+
+/* A fresh IOThread busy-polls with QEMU's defaults. */
+static void test_poll_params_default(void)
+{
+    IOThread *iot = iothread_create("poll-default", &error_abort);
+    int64_t p[3];
+
+    get_poll(iot, p);
+    g_assert_cmpint(p[0], ==, IOTHREAD_POLL_MAX_NS_DEFAULT);
+    g_assert_cmpint(p[0], ==, 32768);
+    g_assert_cmpint(p[1], ==, 0);
+    g_assert_cmpint(p[2], ==, 0);
+    iothread_destroy(iot);
+}
+
+static void record_tid(void *opaque)
+{
+    *(int *)opaque = qemu_get_thread_id();
+}
+
+/* Run one BH in @iot and wait for it: the loop still works. */
+static void check_runs(IOThread *iot)
+{
+    int tid = 0;
+
+    aio_wait_bh_oneshot(iothread_get_aio_context(iot), record_tid, &tid);
+    g_assert_cmpint(tid, ==, iothread_get_thread_id(iot));
+}
+
+static void test_poll_params_set(void)
+{
+    IOThread *iot = iothread_create("poll-set", &error_abort);
+    Error *err = NULL;
+    int64_t p[3];
+
+    g_assert_true(iothread_set_poll_params(iot, 1000, 4, 2, &err));
+    g_assert_null(err);
+    get_poll(iot, p);
+    g_assert_cmpint(p[0], ==, 1000);
+    g_assert_cmpint(p[1], ==, 4);
+    g_assert_cmpint(p[2], ==, 2);
+    check_runs(iot);
+
+    /* Negative values are refused and change nothing. */
+    g_assert_false(iothread_set_poll_params(iot, -1, 0, 0, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "negative"));
+    error_free_or_abort(&err);
+    get_poll(iot, p);
+    g_assert_cmpint(p[0], ==, 1000);
+
+    /* max_ns 0 turns busy polling off; the thread still works. */
+    g_assert_true(iothread_set_poll_params(iot, 0, 0, 0, &error_abort));
+    get_poll(iot, p);
+    g_assert_cmpint(p[0], ==, 0);
+    check_runs(iot);
+    iothread_destroy(iot);
+}
+
 /* ---- work runs in the IOThread ------------------------------------------ */
 
 static void test_bh_oneshot_runs_in_thread(void)
@@ -291,6 +356,9 @@ int main(int argc, char **argv)
 
     g_test_add_func("/iothread/create-destroy", test_create_destroy);
     g_test_add_func("/iothread/name-errors", test_name_errors);
+    g_test_add_func("/iothread/poll-params/default",
+                    test_poll_params_default);
+    g_test_add_func("/iothread/poll-params/set", test_poll_params_set);
     g_test_add_func("/iothread/bh/oneshot", test_bh_oneshot_runs_in_thread);
     g_test_add_func("/iothread/bh/schedule", test_bh_runs_in_thread);
     g_test_add_func("/iothread/co/ping-pong", test_co_ping_pong);
