@@ -69,7 +69,7 @@ static uint64_t spindle_oneshot(void *opaque, uint64_t n)
 
 static void spindle_setup(void)
 {
-    spindle_ctx = aio_context_new(&error_abort);
+    spindle_ctx = aio_context_new();
     spindle_bh = aio_bh_new(spindle_ctx, spindle_bh_cb, NULL);
     printf("# spindle fd monitor: %s\n",
            aio_context_get_fdmon_name(spindle_ctx));

@@ -94,7 +94,7 @@ static uint64_t spindle_run(void *opaque, uint64_t n)
 
 static void spindle_setup(void)
 {
-    spindle_ctx = aio_context_new(&error_abort);
+    spindle_ctx = aio_context_new();
     qemu_set_current_aio_context(spindle_ctx);
     spindle_pool = aio_get_thread_pool(spindle_ctx);
     printf("# spindle fd monitor: %s\n",

@@ -103,7 +103,7 @@ static uint64_t spindle_many_fire(void *opaque, uint64_t n)
 
 static void spindle_setup(void)
 {
-    spindle_ctx = aio_context_new(&error_abort);
+    spindle_ctx = aio_context_new();
     aio_timer_init(spindle_ctx, &spindle_one, QEMU_CLOCK_REALTIME, SCALE_NS,
                    spindle_cb, NULL);
     printf("# spindle fd monitor: %s\n",

@@ -652,7 +652,7 @@ static void notifier_poll_ready(EventNotifier *e)
     /* Nothing: the point was to leave the busy-poll loop. */
 }
 
-AioContext *aio_context_new(Error **errp)
+AioContext *aio_context_try_new(Error **errp)
 {
     AioContext *ctx;
     int ret;
@@ -687,6 +687,11 @@ AioContext *aio_context_new(Error **errp)
 fail:
     g_source_unref(&ctx->source);
     return NULL;
+}
+
+AioContext *aio_context_new(void)
+{
+    return aio_context_try_new(&error_abort);
 }
 
 static void aio_ctx_finalize(GSource *source)

@@ -131,7 +131,7 @@ IOThread *iothread_create(const char *name, Error **errp)
     if (!check_name(name, errp)) {
         return NULL;
     }
-    ctx = aio_context_new(errp);
+    ctx = aio_context_try_new(errp);
     if (!ctx) {
         name_release(name);
         return NULL;

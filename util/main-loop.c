@@ -32,7 +32,7 @@ static AioContext *main_ctx_create(Error **errp)
     g_mutex_lock(&main_ctx_lock);
     ctx = main_ctx;
     if (!ctx) {
-        ctx = aio_context_new(errp);
+        ctx = aio_context_try_new(errp);
         if (ctx) {
             GSource *src = aio_get_g_source(ctx);
 

@@ -256,11 +256,25 @@ void aio_set_dispatching(AioContext *ctx, bool dispatching);
 /*
  * aio_context_new: allocate a new AioContext with one reference.
  *
- * Picks an fd monitor (SPINDLE_FDMON, else io_uring, epoll, poll).
- * Returns NULL and sets @errp if the event notifier or backend cannot be
- * created.  Any thread; the context is not current in any thread.
+ * The context is a small event loop of its own: it runs bottom halves, fd
+ * handlers and timers when someone calls aio_poll() on it, or when its
+ * GSource (aio_get_g_source) is attached to a GMainContext.  Picks an fd
+ * monitor (SPINDLE_FDMON, else io_uring, epoll, poll).  Any thread; the
+ * context is not current in any thread.
+ *
+ * This is the seed's signature: it cannot report failure, so when the
+ * event notifier or the fd monitor cannot be created (out of file
+ * descriptors, or SPINDLE_FDMON naming a backend this host lacks) it
+ * prints why and aborts.  Code that must survive that uses
+ * aio_context_try_new.
  */
-AioContext *aio_context_new(Error **errp);
+AioContext *aio_context_new(void);
+
+/*
+ * aio_context_try_new: as aio_context_new, but on failure returns NULL
+ * and sets @errp instead of aborting.
+ */
+AioContext *aio_context_try_new(Error **errp);
 
 /* Add a reference to @ctx.  Any thread. */
 void aio_context_ref(AioContext *ctx);

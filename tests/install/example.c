@@ -6,7 +6,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "block/aio.h"
-#include "qapi/error.h"
 
 static void hello(void *opaque)
 {
@@ -15,7 +14,7 @@ static void hello(void *opaque)
 
 int main(void)
 {
-    AioContext *ctx = aio_context_new(&error_fatal);
+    AioContext *ctx = aio_context_new();
 
     aio_bh_schedule_oneshot(ctx, hello, NULL);
     aio_poll(ctx, true);

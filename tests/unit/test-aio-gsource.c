@@ -20,7 +20,7 @@ typedef struct {
 static void loop_init(Loop *l)
 {
     l->gctx = g_main_context_new();
-    l->ctx = aio_context_new(&error_abort);
+    l->ctx = aio_context_new();
     l->src = aio_get_g_source(l->ctx);
     g_source_attach(l->src, l->gctx);
 }
@@ -199,7 +199,7 @@ static AioContext *ctx_new_io_uring(void)
     AioContext *ctx;
 
     g_setenv("SPINDLE_FDMON", "io_uring", TRUE);
-    ctx = aio_context_new(&err);
+    ctx = aio_context_try_new(&err);
     if (saved) {
         g_setenv("SPINDLE_FDMON", saved, TRUE);
     } else {
@@ -313,7 +313,7 @@ static void flag_poll_ready(void *opaque)
 
 static void test_prepare_pending_dispatch(void)
 {
-    AioContext *ctx = aio_context_new(&error_abort);
+    AioContext *ctx = aio_context_new();
     int fds[2];
     int n = 0;
 
@@ -346,7 +346,7 @@ static void test_prepare_pending_dispatch(void)
 
 static void test_source_keeps_ctx_alive(void)
 {
-    AioContext *ctx = aio_context_new(&error_abort);
+    AioContext *ctx = aio_context_new();
     GSource *src = aio_get_g_source(ctx);
     int n = 0;
 
@@ -459,7 +459,7 @@ static void *in_other_thread(void *opaque)
 
 static void test_current_context_per_thread(void)
 {
-    AioContext *ctx = aio_context_new(&error_abort);
+    AioContext *ctx = aio_context_new();
     QemuThread thread;
     g_autofree bool *results = NULL;
 

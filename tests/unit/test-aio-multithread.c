@@ -46,7 +46,7 @@ static void *worker_fn(void *opaque)
 
 static void worker_start(Worker *w, bool hold_lock)
 {
-    *w = (Worker) { .ctx = aio_context_new(&error_abort),
+    *w = (Worker) { .ctx = aio_context_new(),
                     .hold_lock = hold_lock };
     qemu_sem_init(&w->started, 0);
     qemu_thread_create(&w->thread, "worker", worker_fn, w,
@@ -523,7 +523,7 @@ static void pool_race_run(PoolRace *r)
 
 static void test_bh_oneshot_pool_race(void)
 {
-    PoolRace r = { aio_context_new(&error_abort), 0 };
+    PoolRace r = { aio_context_new(), 0 };
     unsigned cap = aio_bh_pool_free_count(r.ctx);
     Worker w;
 

@@ -241,7 +241,7 @@ static void *loop_thread_fn(void *opaque)
 
 static void loop_thread_start(LoopThread *t, const char *name)
 {
-    t->ctx = aio_context_new(&error_abort);
+    t->ctx = aio_context_new();
     t->stop = false;
     qemu_thread_create(&t->thread, name, loop_thread_fn, t,
                        QEMU_THREAD_JOINABLE);

@@ -72,7 +72,7 @@ static AioContext *ctx_new_on(const char *backend)
         return NULL;
     }
     env_restore("SPINDLE_FDMON", backend);
-    ctx = aio_context_new(&error_abort);
+    ctx = aio_context_new();
     env_restore("SPINDLE_FDMON", saved);
     if (backend) {
         g_assert_cmpstr(aio_context_get_fdmon_name(ctx), ==, backend);
@@ -892,7 +892,7 @@ static char *default_backend(bool uring_fails, bool epoll_fails)
     g_unsetenv("SPINDLE_FDMON");
     env_restore("SPINDLE_FDMON_IO_URING_FAIL", uring_fails ? "1" : NULL);
     env_restore("SPINDLE_FDMON_EPOLL_FAIL", epoll_fails ? "1" : NULL);
-    ctx = aio_context_new(&error_abort);
+    ctx = aio_context_new();
     g_unsetenv("SPINDLE_FDMON_IO_URING_FAIL");
     g_unsetenv("SPINDLE_FDMON_EPOLL_FAIL");
     env_restore("SPINDLE_FDMON", saved);
@@ -931,7 +931,7 @@ static void test_fallback_forced_unavailable(void)
 
     g_setenv("SPINDLE_FDMON", "io_uring", TRUE);
     g_setenv("SPINDLE_FDMON_IO_URING_FAIL", "1", TRUE);
-    ctx = aio_context_new(&err);
+    ctx = aio_context_try_new(&err);
     g_unsetenv("SPINDLE_FDMON_IO_URING_FAIL");
     env_restore("SPINDLE_FDMON", saved);
     g_assert_null(ctx);

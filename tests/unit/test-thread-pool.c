@@ -1,7 +1,8 @@
 /*
  * Tests for block/thread-pool.h: submission, completion thread and order,
  * cancellation, coroutine and fire-and-forget forms, thread limits, idle
- * exit and freeing a busy pool.
+ * exit, the scheduling policy (runner limit, stalled jobs) and freeing a
+ * busy pool.
  *
  * Most tests make their own pool on the main context (thread_pool_new), so
  * limits set by one test do not leak into the next.  Jobs that must stay
@@ -486,6 +487,183 @@ static void test_lower_max(void)
     thread_pool_free(pool);
 }
 
+/* ---- scheduling policy -------------------------------------------------- */
+
+/* Poll (bounded, 5 s) until *@counter reaches @want; return its value. */
+static int wait_counter(int *counter, int want)
+{
+    for (int i = 0; i < 5000 && qatomic_read(counter) < want; i++) {
+        g_usleep(1000);
+    }
+    return qatomic_read(counter);
+}
+
+/* Spins (CPU-bound) until @arrived reaches 2, for at most 5 s. */
+static int spin_pair_job(void *opaque)
+{
+    int *arrived = opaque;
+    gint64 give_up = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    qatomic_inc(arrived);
+    while (qatomic_read(arrived) < 2) {
+        if (g_get_monotonic_time() > give_up) {
+            return -ETIMEDOUT;
+        }
+    }
+    return 0;
+}
+
+static void run_spin_pair(ThreadPool *pool)
+{
+    int arrived = 0;
+    Job a = { 0 }, b = { 0 };
+
+    thread_pool_submit_aio(pool, spin_pair_job, &arrived, job_cb, &a);
+    thread_pool_submit_aio(pool, spin_pair_job, &arrived, job_cb, &b);
+    poll_until_calls(&a.calls, 1);
+    poll_until_calls(&b.calls, 1);
+    g_assert_cmpint(a.ret, ==, 0);
+    g_assert_cmpint(b.ret, ==, 0);
+}
+
+/* Two CPU-bound jobs submitted at once both run and complete. */
+static void test_policy_cpu_pair(void)
+{
+    ThreadPool *pool = thread_pool_new(ctx);
+
+    run_spin_pair(pool);
+    thread_pool_free(pool);
+}
+
+/*
+ * Even with room for one runner, a CPU-bound job that runs past the stall
+ * time lets a second worker start: jobs that need each other finish.
+ */
+static void test_policy_stalled_cpu_job(void)
+{
+    ThreadPool *pool = thread_pool_new(ctx);
+
+    thread_pool_set_concurrency(pool, 1);
+    run_spin_pair(pool);
+    thread_pool_free(pool);
+}
+
+/* N jobs that each block until all N run at once. */
+typedef struct Gang {
+    int n;
+    int running;            /* atomic */
+    int calls;
+    QemuSemaphore release;
+} Gang;
+
+static int gang_job(void *opaque)
+{
+    Gang *g = opaque;
+
+    qatomic_inc(&g->running);
+    qemu_sem_wait(&g->release);
+    return 0;
+}
+
+static void gang_cb(void *opaque, int ret)
+{
+    Gang *g = opaque;
+
+    g->calls++;
+}
+
+/* Submit the gang, check all run at once, then release it. */
+static void run_gang(ThreadPool *pool, Gang *g)
+{
+    qemu_sem_init(&g->release, 0);
+    for (int i = 0; i < g->n; i++) {
+        thread_pool_submit_aio(pool, gang_job, g, gang_cb, g);
+    }
+    g_assert_cmpint(wait_counter(&g->running, g->n), ==, g->n);
+    g_assert_cmpint(thread_pool_get_num_threads(pool), >=, g->n);
+    g_assert_cmpint(thread_pool_get_num_threads(pool), <=,
+                    THREAD_POOL_DEFAULT_MAX_THREADS);
+    for (int i = 0; i < g->n; i++) {
+        qemu_sem_post(&g->release);
+    }
+    poll_until_calls(&g->calls, g->n);
+    qemu_sem_destroy(&g->release);
+}
+
+/*
+ * Blocking jobs still get a thread each: with two runner slots, sixteen
+ * jobs that wait for one another all end up running, so no deadlock.
+ */
+static void test_policy_blocking_grows(void)
+{
+    ThreadPool *pool = thread_pool_new(ctx);
+    Gang g = { .n = 16 };
+
+    thread_pool_set_concurrency(pool, 2);
+    run_gang(pool, &g);
+    thread_pool_free(pool);
+}
+
+/* Growth past the runner limit stops at the maximum thread count. */
+static void test_policy_blocking_max(void)
+{
+    ThreadPool *pool = pool_with_max(6);
+    Gang g = { .n = 6 };
+    Job extra = { .n = 1 };
+
+    thread_pool_set_concurrency(pool, 1);
+    run_gang(pool, &g);
+    g_assert_cmpint(thread_pool_get_num_threads(pool), ==, 6);
+    thread_pool_submit_aio(pool, double_job, &extra, job_cb, &extra);
+    poll_until_calls(&extra.calls, 1);
+    g_assert_cmpint(thread_pool_get_num_threads(pool), <=, 6);
+    thread_pool_free(pool);
+}
+
+/*
+ * With a stall time no job reaches, the runner limit holds exactly: at
+ * most two jobs at once, and at most one more (sleeping) thread, although
+ * the pool may have 64.
+ */
+static void test_policy_concurrency_cap(void)
+{
+    ThreadPool *pool = thread_pool_new(ctx);
+    Job done = { 0 };
+
+    thread_pool_set_concurrency(pool, 2);
+    thread_pool_set_stall_us(pool, 60 * 1000 * 1000);
+    qatomic_set(&running, 0);
+    qatomic_set(&max_running, 0);
+    for (int i = 0; i < 100; i++) {
+        thread_pool_submit(pool, concurrency_job, NULL);
+        g_assert_cmpint(thread_pool_get_num_threads(pool), <=, 3);
+    }
+    thread_pool_submit_aio(pool, double_job, &done, job_cb, &done);
+    poll_until_calls(&done.calls, 1);
+    g_assert_cmpint(thread_pool_get_num_threads(pool), <=, 3);
+    thread_pool_free(pool);
+
+    g_assert_cmpint(qatomic_read(&max_running), ==, 2);
+}
+
+/* Short jobs with a backlog, then idleness: every worker still exits. */
+static void test_policy_idle_exit_after_backlog(void)
+{
+    ThreadPool *pool = thread_pool_new(ctx);
+    Gang g = { .n = 4 };
+
+    thread_pool_set_idle_timeout_ms(pool, 10);
+    thread_pool_set_concurrency(pool, 1);
+    qatomic_set(&ff_count, 0);
+    for (int i = 0; i < 1000; i++) {
+        thread_pool_submit(pool, count_job, NULL);
+    }
+    run_gang(pool, &g);
+    g_assert_cmpint(wait_counter(&ff_count, 1000), ==, 1000);
+    g_assert_cmpint(wait_num_threads(pool, 0), ==, 0);
+    thread_pool_free(pool);
+}
+
 /* ---- free --------------------------------------------------------------- */
 
 static int release_later(void *opaque)
@@ -586,6 +764,17 @@ int main(int argc, char **argv)
     g_test_add_func("/thread-pool/limits/min", test_min_threads);
     g_test_add_func("/thread-pool/limits/lower-max", test_lower_max);
     g_test_add_func("/thread-pool/idle-exit", test_idle_exit);
+    g_test_add_func("/thread-pool/policy/cpu-pair", test_policy_cpu_pair);
+    g_test_add_func("/thread-pool/policy/stalled-cpu-job",
+                    test_policy_stalled_cpu_job);
+    g_test_add_func("/thread-pool/policy/blocking-grows",
+                    test_policy_blocking_grows);
+    g_test_add_func("/thread-pool/policy/blocking-max",
+                    test_policy_blocking_max);
+    g_test_add_func("/thread-pool/policy/concurrency-cap",
+                    test_policy_concurrency_cap);
+    g_test_add_func("/thread-pool/policy/idle-exit-after-backlog",
+                    test_policy_idle_exit_after_backlog);
     g_test_add_func("/thread-pool/free/with-work", test_free_with_work);
     g_test_add_func("/thread-pool/iothread", test_iothread_pool);
     return g_test_run();

@@ -540,7 +540,7 @@ static void test_rate_burst(void)
 static void test_timers_aio_context(void)
 {
     ThrottleConfig cfg = config_with(THROTTLE_BPS_READ, 1000);
-    AioContext *ctx = aio_context_new(&error_abort);
+    AioContext *ctx = aio_context_new();
     ThrottleState ts;
     ThrottleTimers tt;
     Fixture f = { 0 };

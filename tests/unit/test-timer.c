@@ -282,6 +282,43 @@ static void test_cb_del_self(void)
     timerlist_free(tl);
 }
 
+/* Advances the manual clock by *opaque ns, then counts itself. */
+typedef struct Advance {
+    int64_t by;
+    int runs;
+} Advance;
+
+static void advance_cb(void *opaque)
+{
+    Advance *a = opaque;
+
+    qemu_clock_advance_manual(V, a->by);
+    a->runs++;
+}
+
+static void test_cb_advance_clock(void)
+{
+    QEMUTimerList *tl = manual_list(100, NULL);
+    Advance a = { .by = 50 };
+    QEMUTimer first, second;
+    int second_runs = 0;
+
+    /* "Due" is judged on the clock as read when the run started. */
+    timer_init_tl(&first, tl, SCALE_NS, advance_cb, &a);
+    timer_init_tl(&second, tl, SCALE_NS, count_fire, &second_runs);
+    timer_mod_ns(&first, 100);
+    timer_mod_ns(&second, 120);
+    g_assert_true(timerlist_run_timers(tl));
+    g_assert_cmpint(a.runs, ==, 1);
+    g_assert_cmpint(second_runs, ==, 0);
+    g_assert_cmpint(timerlist_deadline_ns(tl), ==, 0);
+
+    g_assert_true(timerlist_run_timers(tl));
+    g_assert_cmpint(second_runs, ==, 1);
+    g_assert_false(timerlist_has_timers(tl));
+    timerlist_free(tl);
+}
+
 /* ---- arming ---- */
 
 static void test_anticipate(void)
@@ -589,6 +626,57 @@ static void test_group(void)
     g_assert_null(tlg.tl[0]);
 }
 
+static void test_group_has_timers(void)
+{
+    QEMUTimerListGroup tlg;
+    QEMUTimer v, host;
+    int runs = 0;
+
+    qemu_clock_set_manual(V, 0);
+    timerlistgroup_init(&tlg, NULL, NULL);
+    g_assert_false(timerlistgroup_has_timers(&tlg));
+
+    timer_init_tl(&host, tlg.tl[QEMU_CLOCK_HOST], SCALE_NS, count_fire,
+                  &runs);
+    timer_init_tl(&v, tlg.tl[V], SCALE_NS, count_fire, &runs);
+    timer_mod_ns(&host, INT64_MAX);     /* pending even at the far end */
+    g_assert_true(timerlistgroup_has_timers(&tlg));
+    timer_mod_ns(&v, 10);
+    timer_del(&host);
+    g_assert_true(timerlistgroup_has_timers(&tlg));
+    g_assert_cmpint(timerlistgroup_deadline_ns(&tlg), ==, 10);
+
+    /* Firing the last timer empties the group. */
+    qemu_clock_advance_manual(V, 10);
+    g_assert_true(timerlistgroup_run_timers(&tlg));
+    g_assert_cmpint(runs, ==, 1);
+    g_assert_false(timerlistgroup_has_timers(&tlg));
+    g_assert_cmpint(timerlistgroup_deadline_ns(&tlg), ==, -1);
+    g_assert_false(timerlistgroup_run_timers(&tlg));
+    timerlistgroup_deinit(&tlg);
+}
+
+static void test_group_run_all_clocks(void)
+{
+    QEMUTimerListGroup tlg;
+    QEMUTimer ts[QEMU_CLOCK_MAX];
+    int runs = 0;
+
+    /* Every clock's due timer runs in one pass, including the real ones. */
+    qemu_clock_set_manual(V, 1000);
+    qemu_clock_set_manual(QEMU_CLOCK_VIRTUAL_RT, 1000);
+    timerlistgroup_init(&tlg, NULL, NULL);
+    for (int i = 0; i < QEMU_CLOCK_MAX; i++) {
+        timer_init_tl(&ts[i], tlg.tl[i], SCALE_NS, count_fire, &runs);
+        timer_mod_ns(&ts[i], 5);
+    }
+    g_assert_cmpint(timerlistgroup_deadline_ns(&tlg), ==, 0);
+    g_assert_true(timerlistgroup_run_timers(&tlg));
+    g_assert_cmpint(runs, ==, QEMU_CLOCK_MAX);
+    g_assert_false(timerlistgroup_has_timers(&tlg));
+    timerlistgroup_deinit(&tlg);
+}
+
 static void test_main_loop_group(void)
 {
     Notes notes = { 0 };
@@ -692,6 +780,146 @@ static void test_free_with_pending_aborts(void)
     g_test_trap_assert_stderr("*still pending*");
 }
 
+/* ---- lock-free readers against other threads ---- */
+
+typedef struct Toggle {
+    QEMUTimer *timer;
+    int rounds;
+    bool done;                  /* atomic */
+} Toggle;
+
+/* Moves the timer between 50 (earliest) and 200, and deletes it. */
+static void *toggle_thread(void *opaque)
+{
+    Toggle *t = opaque;
+
+    for (int i = 0; i < t->rounds; i++) {
+        timer_mod_ns(t->timer, 50);
+        timer_mod_ns(t->timer, 200);
+        timer_mod_anticipate_ns(t->timer, 50);
+        timer_del(t->timer);
+    }
+    qatomic_set(&t->done, true);
+    return NULL;
+}
+
+static void test_mt_deadline_vs_mod(void)
+{
+    QEMUTimerListGroup tlg;
+    QEMUTimer fixed, moving;
+    QemuThread thread;
+    Toggle toggle = { .timer = &moving, .rounds = 20000 };
+    int runs = 0;
+    long reads = 0;
+
+    /*
+     * fixed stays at 100 throughout, so a reader must only ever see the
+     * earliest deadline at 50 or 100: never "none", never 200, never a
+     * half-updated value.
+     */
+    qemu_clock_set_manual(V, 0);
+    timerlistgroup_init(&tlg, NULL, NULL);
+    timer_init_tl(&fixed, tlg.tl[V], SCALE_NS, count_fire, &runs);
+    timer_init_tl(&moving, tlg.tl[V], SCALE_NS, count_fire, &runs);
+    timer_mod_ns(&fixed, 100);
+    qemu_thread_create(&thread, "toggle", toggle_thread, &toggle,
+                       QEMU_THREAD_JOINABLE);
+    while (!qatomic_read(&toggle.done) || reads == 0) {
+        int64_t d = timerlist_deadline_ns(tlg.tl[V]);
+        int64_t gd = timerlistgroup_deadline_ns(&tlg);
+
+        g_assert_true(d == 50 || d == 100);
+        g_assert_true(gd == 50 || gd == 100);
+        g_assert_true(timerlistgroup_has_timers(&tlg));
+        g_assert_false(timerlist_expired(tlg.tl[V]));
+        reads++;
+    }
+    qemu_thread_join(&thread);
+
+    g_assert_cmpint(timerlistgroup_deadline_ns(&tlg), ==, 100);
+    g_assert_false(timerlistgroup_run_timers(&tlg));
+    g_assert_cmpint(runs, ==, 0);
+    timer_del(&fixed);
+    timerlistgroup_deinit(&tlg);
+}
+
+/*
+ * A minimal event loop in its own thread: it sleeps on a QemuEvent while
+ * its group has nothing due, and the group's notify callback sets the
+ * event.  Another thread arms an already-due timer, over and over.  A
+ * deadline published after (instead of before) the notification, or a
+ * notification missed, leaves the loop asleep with a due timer.
+ */
+typedef struct MiniLoop {
+    QEMUTimerListGroup tlg;
+    QEMUTimer timer;
+    QemuEvent wake;
+    QemuSemaphore fired;
+    bool stop;                  /* atomic */
+} MiniLoop;
+
+static void mini_loop_notify(void *opaque, QEMUClockType type)
+{
+    MiniLoop *m = opaque;
+
+    qemu_event_set(&m->wake);
+}
+
+static void mini_loop_fire(void *opaque)
+{
+    MiniLoop *m = opaque;
+
+    qemu_sem_post(&m->fired);
+}
+
+static void *mini_loop_thread(void *opaque)
+{
+    MiniLoop *m = opaque;
+
+    while (!qatomic_read(&m->stop)) {
+        qemu_event_reset(&m->wake);
+        timerlistgroup_run_timers(&m->tlg);
+        if (timerlistgroup_deadline_ns(&m->tlg) != 0) {
+            qemu_event_wait(&m->wake);
+        }
+    }
+    return NULL;
+}
+
+static void test_mt_notify_wakes_loop(void)
+{
+    enum { N = 3000 };
+    MiniLoop m = { 0 };
+    QemuThread thread;
+    int fired = 0;
+
+    qemu_clock_set_manual(V, 1000);
+    qemu_event_init(&m.wake, false);
+    qemu_sem_init(&m.fired, 0);
+    timerlistgroup_init(&m.tlg, mini_loop_notify, &m);
+    timer_init_tl(&m.timer, m.tlg.tl[V], SCALE_NS, mini_loop_fire, &m);
+    qemu_thread_create(&thread, "mini-loop", mini_loop_thread, &m,
+                       QEMU_THREAD_JOINABLE);
+
+    /* The watchdog only turns a lost wake-up (a hang) into a failure. */
+    for (int i = 0; i < N; i++) {
+        timer_mod_ns(&m.timer, 500);
+        if (qemu_sem_timedwait(&m.fired, 5000) < 0) {
+            break;
+        }
+        fired++;
+    }
+    qatomic_set(&m.stop, true);
+    qemu_event_set(&m.wake);
+    qemu_thread_join(&thread);
+
+    g_assert_cmpint(fired, ==, N);
+    g_assert_false(timerlistgroup_has_timers(&m.tlg));
+    timerlistgroup_deinit(&m.tlg);
+    qemu_sem_destroy(&m.fired);
+    qemu_event_destroy(&m.wake);
+}
+
 /* ---- heap stress ---- */
 
 typedef struct Stress {
@@ -767,6 +995,7 @@ static void test_heap_stress(void)
     }
     g_assert_cmpint(s.fired, ==, pending);
     g_assert_false(timerlist_has_timers(tl));
+    g_assert_false(timerlist_run_timers(tl));
 
     g_rand_free(rand);
     g_free(s.timers);
@@ -809,6 +1038,7 @@ int main(int argc, char **argv)
     g_test_add_func("/timer/cb/mod-other", test_cb_mod_other);
     g_test_add_func("/timer/cb/arm-new-in-past", test_cb_arm_new_in_past);
     g_test_add_func("/timer/cb/del-self", test_cb_del_self);
+    g_test_add_func("/timer/cb/advance-clock", test_cb_advance_clock);
     g_test_add_func("/timer/mod/anticipate", test_anticipate);
     g_test_add_func("/timer/mod/scale", test_scale);
     g_test_add_func("/timer/mod/expired", test_expired);
@@ -829,7 +1059,12 @@ int main(int argc, char **argv)
     g_test_add_func("/timer/notify/advance", test_notify_advance);
     g_test_add_func("/timer/notify/other-thread", test_notify_other_thread);
     g_test_add_func("/timer/group/basic", test_group);
+    g_test_add_func("/timer/group/has-timers", test_group_has_timers);
+    g_test_add_func("/timer/group/run-all-clocks", test_group_run_all_clocks);
     g_test_add_func("/timer/group/main-loop", test_main_loop_group);
+    g_test_add_func("/timer/mt/deadline-vs-mod", test_mt_deadline_vs_mod);
+    g_test_add_func("/timer/mt/notify-wakes-loop",
+                    test_mt_notify_wakes_loop);
     g_test_add_func("/timer/heap/stress", test_heap_stress);
     g_test_add_func("/timer/timeout/ns-to-ms", test_timeout_ns_to_ms);
     g_test_add_func("/timer/timeout/soonest", test_soonest_timeout);
