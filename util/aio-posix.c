@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "trace.h"
 #include "qapi/error.h"
 #include "block/aio.h"
 #include "aio-posix.h"
@@ -478,6 +479,7 @@ bool aio_poll(AioContext *ctx, bool blocking)
     int64_t timeout;
     bool progress;
 
+    trace_aio_poll_begin(ctx, blocking);
     if (blocking && qatomic_read(&ctx->poll_max_ns)) {
         start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     }
@@ -492,6 +494,7 @@ bool aio_poll(AioContext *ctx, bool blocking)
     progress |= dispatch_ready_handlers(ctx, &ready_list);
     progress |= aio_run_timers(ctx);
     loop_leave(ctx, outer);
+    trace_aio_poll_end(ctx, progress);
     return progress;
 }
 

@@ -36,6 +36,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "trace.h"
 #include "qapi/error.h"
 #include "block/aio.h"
 #include "block/thread-pool.h"
@@ -331,6 +332,7 @@ void aio_bh_schedule_oneshot(AioContext *ctx, QEMUBHFunc *cb, void *opaque)
 {
     QEMUBH *bh = bh_alloc(ctx, cb, opaque, BH_ONESHOT);
 
+    trace_aio_bh_schedule(ctx, bh);
     bh_enqueue(bh, BH_SCHEDULED);
     notify_after_publish(ctx);
 }
@@ -339,6 +341,7 @@ void qemu_bh_schedule(QEMUBH *bh)
 {
     const unsigned queued = BH_PENDING | BH_SCHEDULED;
 
+    trace_aio_bh_schedule(bh->ctx, bh);
     /* Already queued and scheduled: whoever did it has notified. */
     if ((bh_enqueue(bh, BH_SCHEDULED) & queued) != queued) {
         notify_after_publish(bh->ctx);
@@ -443,6 +446,7 @@ static bool bh_dispatch(QEMUBH *bh, unsigned epoch, QEMUBH **deferred)
     flags = qatomic_fetch_and(&bh->flags, ~(BH_PENDING | BH_SCHEDULED));
     if ((flags & (BH_SCHEDULED | BH_DELETED)) == BH_SCHEDULED) {
         bh->run_epoch = epoch;
+        trace_aio_bh_run(bh->ctx, bh);
         bh->cb(bh->opaque);
         /* @bh may be deleted (and queued) by now: only ONESHOT is ours. */
         if (flags & BH_ONESHOT) {
@@ -521,19 +525,15 @@ static int64_t timer_deadline(AioContext *ctx)
 }
 
 /*
- * Timer lists cost a clock read and a lock each, so the loop skips them
- * while ctx->timers_armed is clear.  Every arm that makes a list's
- * deadline earlier (in particular the first timer of an empty list) calls
- * aio_timerlist_notify, which sets the flag before aio_notify.  The loop
- * clears the flag before it looks for pending timers, and sets it again
- * if it finds one, so an arm racing with the check is never lost.
+ * Timer lists are cheap to ask (an empty list is one atomic load, see
+ * qemu/timer.h), so the loop asks them every time.  An arm that makes a
+ * deadline earlier publishes it before calling aio_timerlist_notify, and
+ * aio_notify orders that before reading notify_me, so the wake-up
+ * protocol above covers timers too.
  */
 void aio_timerlist_notify(void *opaque, QEMUClockType type)
 {
-    AioContext *ctx = opaque;
-
-    qatomic_set(&ctx->timers_armed, true);
-    aio_notify(ctx);
+    aio_notify(opaque);
 }
 
 int64_t aio_compute_timeout(AioContext *ctx)
@@ -541,26 +541,15 @@ int64_t aio_compute_timeout(AioContext *ctx)
     if (bh_work_pending(ctx)) {
         return 0;
     }
-    if (!qatomic_mb_read(&ctx->timers_armed)) {
-        return -1;
-    }
     return timer_deadline(ctx);
 }
 
 bool aio_run_timers(AioContext *ctx)
 {
-    bool progress;
+    bool progress = timerlistgroup_run_timers(&ctx->tlg);
 
-    if (!qatomic_read(&ctx->timers_armed)) {
-        return false;
-    }
-    progress = timerlistgroup_run_timers(&ctx->tlg);
     if (ctx->run_main_loop_timers) {
         progress |= timerlistgroup_run_timers(&main_loop_tlg);
-    }
-    (void)qatomic_xchg(&ctx->timers_armed, false);
-    if (timer_deadline(ctx) >= 0) {
-        qatomic_set(&ctx->timers_armed, true);
     }
     return progress;
 }
@@ -682,6 +671,7 @@ AioContext *aio_context_try_new(Error **errp)
     ctx->co_schedule_bh = aio_bh_new(ctx, co_schedule_bh_cb, ctx);
     /* Registering the notifier notified; nobody needs to see that. */
     qatomic_set(&ctx->notified, false);
+    trace_aio_context_new(ctx, aio_context_get_fdmon_name(ctx));
     return ctx;
 
 fail:
@@ -775,6 +765,7 @@ void aio_co_schedule(AioContext *ctx, Coroutine *co)
                 __func__, (void *)co, was);
         abort();
     }
+    trace_aio_co_schedule(ctx, co);
     /* The coroutine may run, and drop the last reference to @ctx, before
      * qemu_bh_schedule returns: keep @ctx alive until then. */
     aio_context_ref(ctx);

@@ -22,6 +22,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "trace.h"
 #include "sysemu/iothread.h"
 #include "block/aio.h"
 #include "qemu/atomic.h"
@@ -93,10 +94,12 @@ static void *iothread_run(void *opaque)
     qemu_set_current_aio_context(iothread->ctx);
     iothread->thread_id = qemu_get_thread_id();
     qemu_sem_post(&iothread->init_done_sem);
+    trace_iothread_start(iothread->name);
 
     while (!iothread->stopping) {
         iothread_iterate(iothread);
     }
+    trace_iothread_stop(iothread->name);
     qemu_set_current_aio_context(NULL);
     return NULL;
 }

@@ -37,8 +37,6 @@ static AioContext *main_ctx_create(Error **errp)
             GSource *src = aio_get_g_source(ctx);
 
             ctx->run_main_loop_timers = true;
-            /* Timers armed before the notify hook existed: look once. */
-            qatomic_set(&ctx->timers_armed, true);
             init_clocks();
             qemu_timer_set_main_loop_notify(aio_timerlist_notify, ctx);
             g_source_attach(src, NULL);

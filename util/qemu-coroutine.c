@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "trace.h"
 #include "qemu/coroutine_int.h"
 #include "block/aio.h"
 
@@ -88,6 +89,7 @@ static inline CoroutineAction run(Coroutine *self, AioContext *ctx,
         enter_refused(to);
     }
     to->caller = self;
+    trace_qemu_co_enter(self, to);
     /* Read by wakers in other threads (aio_co_wake) once we are queued. */
     qatomic_set(&to->ctx, ctx);
     smp_wmb();
@@ -99,6 +101,7 @@ static void stopped(Coroutine *to, CoroutineAction ret, CoWakeList *pending)
 {
     QSIMPLEQ_CONCAT(pending, &to->co_queue_wakeup);
     if (ret == COROUTINE_TERMINATE) {
+        trace_qemu_co_terminate(to);
         terminated(to);
     } else {
         assert(ret == COROUTINE_YIELD);
@@ -153,6 +156,7 @@ void coroutine_fn qemu_coroutine_yield(void)
         abort();
     }
     self->caller = NULL;
+    trace_qemu_co_yield(self, to);
     qemu_coroutine_switch(self, to, COROUTINE_YIELD);
 }
 

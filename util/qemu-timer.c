@@ -20,12 +20,47 @@
  * qemu_clock_deadline_ns_all reach every list of a clock.  Lock order:
  * clock_lock, then a list's lock.
  *
+ * The earliest cache.  An event loop asks every list of its group, on
+ * every iteration, "anything due?" and "how long may I sleep?", and most
+ * lists are empty.  So each list publishes its earliest deadline in one
+ * atomic word, tl->earliest: EXPIRE_NONE (-1) when nothing is pending,
+ * EXPIRE_PARKED (INT64_MIN, "due now") while a run holds parked timers,
+ * else the heap root's expire_time (always >= 0).  Invariant: whenever
+ * tl->lock is free, tl->earliest equals that value computed from the heap
+ * and parking area; every unlock goes through unlock_publish() to keep it
+ * so.  Readers (has_timers, deadline, the run fast path) load it relaxed,
+ * without the lock, and read the clock only for a non-empty list.
+ *
+ * Why a relaxed load is enough.  A stale value is either later than the
+ * truth or earlier.  Earlier is harmless: the reader wakes or locks for
+ * nothing.  Later only happens when a writer moved the deadline earlier,
+ * and every such writer (timer_mod*, arming the new root) stores
+ * tl->earliest, unlocks, and only then calls the list's notify callback.
+ * The callback must make the wake-up visible with a full barrier or an
+ * atomic RMW after the caller's stores (aio_notify has smp_mb(); QemuEvent
+ * set is an RMW), and the loop consumes wake-ups with an RMW or barrier
+ * before it reads deadlines (aio_poll raises notify_me with an RMW, then
+ * reads them).  Either the loop's read comes after the writer's barrier
+ * in that order and sees the new value, or the writer's callback sees the
+ * loop's "about to sleep" mark and wakes it.  This is the usual store /
+ * barrier / load pairing of the AioContext wake-up protocol; the cache
+ * adds no new case to it.  timerlist_notify also puts a release fence
+ * before the callback, so a flag the callback sets with a plain relaxed
+ * store carries the new deadline to whoever acquires the flag.  The run
+ * thread itself always sees its own writes (callbacks run in it).
+ *
+ * Clock reads.  A group pass (run or deadline) reads each clock source at
+ * most once (ClockReading): VIRTUAL and VIRTUAL_RT share REALTIME's
+ * reading unless manual, and empty lists read nothing.  A run that finds
+ * nothing else due after a callback returns without taking the lock again.
+ *
  * Not here: clock enable/disable, icount, timer attributes, the main loop
  * itself (main_loop_tlg is only owned here; main-loop code runs it).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "trace.h"
 #include <pthread.h>
 #include <time.h>
 #include "qemu/timer.h"
@@ -51,7 +86,17 @@ struct QEMUTimerList {
     int parked_len;
     int parked_cap;
     uint64_t next_seq;
+
+    /*
+     * Atomic.  Stored only with lock held, by unlock_publish(); loaded
+     * anywhere without it.  See "The earliest cache" at the top.
+     */
+    int64_t earliest;
 };
+
+/* Values of tl->earliest besides a real expire_time (which is >= 0). */
+#define EXPIRE_NONE   ((int64_t)-1)
+#define EXPIRE_PARKED INT64_MIN
 
 typedef struct QEMUClock {
     QLIST_HEAD(, QEMUTimerList) lists;  /* protected by clock_lock */
@@ -128,22 +173,57 @@ static int64_t posix_clock_ns(clockid_t id)
     return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
 }
 
-int64_t qemu_clock_get_ns(QEMUClockType type)
+/*
+ * The clock whose value @type shows right now: VIRTUAL and VIRTUAL_RT
+ * follow REALTIME until they are put in manual mode (never undone).
+ */
+static QEMUClockType clock_source(QEMUClockType type)
 {
-    switch (type) {
+    if ((type == QEMU_CLOCK_VIRTUAL || type == QEMU_CLOCK_VIRTUAL_RT) &&
+        !qatomic_load_acquire(&clocks[type].manual)) {
+        return QEMU_CLOCK_REALTIME;
+    }
+    return type;
+}
+
+static int64_t read_source(QEMUClockType src)
+{
+    switch (src) {
     case QEMU_CLOCK_REALTIME:
         return posix_clock_ns(CLOCK_MONOTONIC);
     case QEMU_CLOCK_HOST:
         return posix_clock_ns(CLOCK_REALTIME);
-    case QEMU_CLOCK_VIRTUAL:
-    case QEMU_CLOCK_VIRTUAL_RT:
-        if (qatomic_load_acquire(&clocks[type].manual)) {
-            return qatomic_read(&clocks[type].manual_ns);
-        }
-        return posix_clock_ns(CLOCK_MONOTONIC);
     default:
+        return qatomic_read(&clocks[src].manual_ns);    /* manual */
+    }
+}
+
+int64_t qemu_clock_get_ns(QEMUClockType type)
+{
+    if (type < 0 || type >= QEMU_CLOCK_MAX) {
         g_error("qemu_clock_get_ns: invalid clock type %d", type);
     }
+    return read_source(clock_source(type));
+}
+
+/*
+ * Clock values taken lazily during one pass over several lists, so that
+ * the pass reads each clock source at most once.  Zero-initialise.
+ */
+typedef struct ClockReading {
+    unsigned have;                  /* bit per source already read */
+    int64_t ns[QEMU_CLOCK_MAX];
+} ClockReading;
+
+static int64_t reading_get(ClockReading *r, QEMUClockType type)
+{
+    QEMUClockType src = clock_source(type);
+
+    if (!(r->have & (1u << src))) {
+        r->ns[src] = read_source(src);
+        r->have |= 1u << src;
+    }
+    return r->ns[src];
 }
 
 static void check_manual_capable(QEMUClockType type, const char *fn)
@@ -205,15 +285,19 @@ bool qemu_clock_expired(QEMUClockType type)
     return timerlist_expired(qemu_clock_get_main_loop_timerlist(type));
 }
 
+static int64_t deadline_with(QEMUTimerList *tl, ClockReading *r);
+
 int64_t qemu_clock_deadline_ns_all(QEMUClockType type)
 {
+    ClockReading reading = { 0 };
     QEMUTimerList *tl;
     int64_t deadline = -1;
 
     clocks_init();
     qemu_mutex_lock(&clock_lock);
     QLIST_FOREACH(tl, &clocks[type].lists, clock_link) {
-        deadline = qemu_soonest_timeout(deadline, timerlist_deadline_ns(tl));
+        deadline = qemu_soonest_timeout(deadline,
+                                        deadline_with(tl, &reading));
     }
     qemu_mutex_unlock(&clock_lock);
     return deadline;
@@ -359,6 +443,25 @@ static bool timer_mod_ns_locked(QEMUTimerList *tl, QEMUTimer *ts,
     return ts->heap_index == 0;
 }
 
+/* What tl->earliest must hold for the current heap and parking area. */
+static int64_t earliest_locked(QEMUTimerList *tl)
+{
+    if (tl->parked_len > 0) {
+        return EXPIRE_PARKED;
+    }
+    if (tl->heap_len > 0) {
+        return tl->heap[0]->expire_time;
+    }
+    return EXPIRE_NONE;
+}
+
+/* The only way to drop tl->lock: publishes tl->earliest first. */
+static void unlock_publish(QEMUTimerList *tl)
+{
+    qatomic_set(&tl->earliest, earliest_locked(tl));
+    qemu_mutex_unlock(&tl->lock);
+}
+
 /* ---- timer lists ---- */
 
 QEMUTimerList *timerlist_new(QEMUClockType type,
@@ -371,6 +474,7 @@ QEMUTimerList *timerlist_new(QEMUClockType type,
     tl->type = type;
     tl->notify_cb = cb;
     tl->notify_opaque = opaque;
+    tl->earliest = EXPIRE_NONE;
     qemu_mutex_init(&tl->lock);
 
     qemu_mutex_lock(&clock_lock);
@@ -399,12 +503,7 @@ void timerlist_free(QEMUTimerList *timer_list)
 
 bool timerlist_has_timers(QEMUTimerList *timer_list)
 {
-    bool ret;
-
-    qemu_mutex_lock(&timer_list->lock);
-    ret = timer_list->heap_len > 0 || timer_list->parked_len > 0;
-    qemu_mutex_unlock(&timer_list->lock);
-    return ret;
+    return qatomic_read(&timer_list->earliest) != EXPIRE_NONE;
 }
 
 bool timerlist_expired(QEMUTimerList *timer_list)
@@ -426,19 +525,22 @@ static int64_t ns_until(int64_t expire, int64_t now)
     return delta;
 }
 
+/* Lock-free; reads @tl's clock (through @r) only if a timer is pending. */
+static int64_t deadline_with(QEMUTimerList *tl, ClockReading *r)
+{
+    int64_t earliest = qatomic_read(&tl->earliest);
+
+    if (earliest == EXPIRE_NONE) {
+        return -1;
+    }
+    return ns_until(earliest, reading_get(r, tl->type));
+}
+
 int64_t timerlist_deadline_ns(QEMUTimerList *timer_list)
 {
-    int64_t now = qemu_clock_get_ns(timer_list->type);
-    int64_t deadline = -1;
+    ClockReading reading = { 0 };
 
-    qemu_mutex_lock(&timer_list->lock);
-    if (timer_list->parked_len > 0) {
-        deadline = 0;
-    } else if (timer_list->heap_len > 0) {
-        deadline = ns_until(timer_list->heap[0]->expire_time, now);
-    }
-    qemu_mutex_unlock(&timer_list->lock);
-    return deadline;
+    return deadline_with(timer_list, &reading);
 }
 
 QEMUClockType timerlist_get_clock(QEMUTimerList *timer_list)
@@ -448,6 +550,14 @@ QEMUClockType timerlist_get_clock(QEMUTimerList *timer_list)
 
 void timerlist_notify(QEMUTimerList *timer_list)
 {
+    /*
+     * Order our earlier publication of tl->earliest (unlock is a release,
+     * but a later relaxed store may still pass it) before any store the
+     * callback makes, so that a loop which acquires such a store (say a
+     * "timers armed" flag it clears with an RMW) also sees the deadline.
+     * Free on x86.
+     */
+    smp_wmb();
     if (timer_list->notify_cb) {
         timer_list->notify_cb(timer_list->notify_opaque, timer_list->type);
     }
@@ -487,32 +597,65 @@ static void unpark_all_locked(QEMUTimerList *tl)
     }
 }
 
-bool timerlist_run_timers(QEMUTimerList *timer_list)
+/* True when a list whose tl->earliest is @earliest has nothing due. */
+static bool nothing_due(int64_t earliest, int64_t now)
 {
-    int64_t now = qemu_clock_get_ns(timer_list->type);
+    return earliest == EXPIRE_NONE || earliest > now;
+}
+
+/*
+ * The locked part of a run against clock value @now.  After a callback,
+ * a lock-free look at tl->earliest tells whether anything is due or
+ * parked (parked reads as due); if not, there is nothing to pop or
+ * unpark and the lock is not taken again.
+ */
+static bool run_due(QEMUTimerList *tl, int64_t now)
+{
     bool progress = false;
+    QEMUTimer *ts;
     uint64_t seq0;
 
-    qemu_mutex_lock(&timer_list->lock);
-    seq0 = timer_list->next_seq;
-    for (;;) {
-        QEMUTimer *ts = pop_due_locked(timer_list, now, seq0);
-        QEMUTimerCB *cb;
-        void *opaque;
+    qemu_mutex_lock(&tl->lock);
+    seq0 = tl->next_seq;
+    while ((ts = pop_due_locked(tl, now, seq0))) {
+        QEMUTimerCB *cb = ts->cb;
+        void *opaque = ts->opaque;
 
-        if (!ts) {
-            break;
-        }
-        cb = ts->cb;
-        opaque = ts->opaque;
-        qemu_mutex_unlock(&timer_list->lock);
+        unlock_publish(tl);
+        trace_timer_fire(ts);
         cb(opaque);
         progress = true;
-        qemu_mutex_lock(&timer_list->lock);
+        if (nothing_due(qatomic_read(&tl->earliest), now)) {
+            return true;
+        }
+        qemu_mutex_lock(&tl->lock);
     }
-    unpark_all_locked(timer_list);
-    qemu_mutex_unlock(&timer_list->lock);
+    unpark_all_locked(tl);
+    unlock_publish(tl);
     return progress;
+}
+
+/* An empty list costs one load; a list with nothing due adds a clock read. */
+static bool run_with(QEMUTimerList *tl, ClockReading *r)
+{
+    int64_t earliest = qatomic_read(&tl->earliest);
+    int64_t now;
+
+    if (earliest == EXPIRE_NONE) {
+        return false;
+    }
+    now = reading_get(r, tl->type);
+    if (nothing_due(earliest, now)) {
+        return false;
+    }
+    return run_due(tl, now);
+}
+
+bool timerlist_run_timers(QEMUTimerList *timer_list)
+{
+    ClockReading reading = { 0 };
+
+    return run_with(timer_list, &reading);
 }
 
 /* ---- timer list groups ---- */
@@ -535,23 +678,36 @@ void timerlistgroup_deinit(QEMUTimerListGroup *tlg)
 
 bool timerlistgroup_run_timers(QEMUTimerListGroup *tlg)
 {
+    ClockReading reading = { 0 };
     bool progress = false;
 
     for (int type = 0; type < QEMU_CLOCK_MAX; type++) {
-        progress |= timerlist_run_timers(tlg->tl[type]);
+        progress |= run_with(tlg->tl[type], &reading);
     }
     return progress;
 }
 
 int64_t timerlistgroup_deadline_ns(QEMUTimerListGroup *tlg)
 {
+    ClockReading reading = { 0 };
     int64_t deadline = -1;
 
     for (int type = 0; type < QEMU_CLOCK_MAX; type++) {
         deadline = qemu_soonest_timeout(deadline,
-                                        timerlist_deadline_ns(tlg->tl[type]));
+                                        deadline_with(tlg->tl[type],
+                                                      &reading));
     }
     return deadline;
+}
+
+bool timerlistgroup_has_timers(QEMUTimerListGroup *tlg)
+{
+    for (int type = 0; type < QEMU_CLOCK_MAX; type++) {
+        if (timerlist_has_timers(tlg->tl[type])) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- timers ---- */
@@ -617,19 +773,20 @@ void timer_del(QEMUTimer *ts)
     }
     qemu_mutex_lock(&tl->lock);
     timer_del_locked(tl, ts);
-    qemu_mutex_unlock(&tl->lock);
+    unlock_publish(tl);
 }
 
 void timer_mod_ns(QEMUTimer *ts, int64_t expire_time)
 {
     QEMUTimerList *tl = ts->timer_list;
-    bool earliest;
+    bool first;
 
     g_assert(tl);
+    trace_timer_mod(ts, expire_time);
     qemu_mutex_lock(&tl->lock);
-    earliest = timer_mod_ns_locked(tl, ts, expire_time);
-    qemu_mutex_unlock(&tl->lock);
-    if (earliest) {
+    first = timer_mod_ns_locked(tl, ts, expire_time);
+    unlock_publish(tl);
+    if (first) {
         timerlist_notify(tl);
     }
 }
@@ -654,16 +811,16 @@ void timer_mod(QEMUTimer *ts, int64_t expire_time)
 void timer_mod_anticipate_ns(QEMUTimer *ts, int64_t expire_time)
 {
     QEMUTimerList *tl = ts->timer_list;
-    bool earliest = false;
+    bool first = false;
 
     g_assert(tl);
     expire_time = MAX(expire_time, 0);
     qemu_mutex_lock(&tl->lock);
     if (ts->heap_index < 0 || expire_time < ts->expire_time) {
-        earliest = timer_mod_ns_locked(tl, ts, expire_time);
+        first = timer_mod_ns_locked(tl, ts, expire_time);
     }
-    qemu_mutex_unlock(&tl->lock);
-    if (earliest) {
+    unlock_publish(tl);
+    if (first) {
         timerlist_notify(tl);
     }
 }

@@ -135,11 +135,6 @@ struct AioContext {
     /* Also run main_loop_tlg's timers (true for the main context only). */
     bool run_main_loop_timers;
 
-    /* Set (atomic) by the timer lists' notify callback when a deadline
-     * moves earlier; cleared by the loop once no timer is pending.  Lets
-     * an iteration without timers skip the timer lists entirely. */
-    bool timers_armed;
-
     /* ---- fd handlers ---- */
 
     /* Serialises changes to aio_handlers and deleted_handlers. */

@@ -12,11 +12,31 @@
  * Threads: a timer may be armed (timer_mod*) or deleted (timer_del) from
  * any thread; each list has its own mutex.  When the list's earliest
  * deadline moves earlier, the list's notify callback is called (in the
- * thread that armed the timer) so that a sleeping loop wakes and
- * recomputes its timeout.  Callbacks always run in the thread that calls
- * timerlist_run_timers(), without any timer lock held, so they may arm,
- * re-arm or delete any timer, including their own.  Only one thread at a
- * time may run a given list (the thread running its event loop).
+ * thread that armed the timer, after the list's lock is released) so that
+ * a sleeping loop wakes and recomputes its timeout.  Callbacks always run
+ * in the thread that calls timerlist_run_timers(), without any timer lock
+ * held, so they may arm, re-arm or delete any timer, including their own.
+ * Only one thread at a time may run a given list (the thread running its
+ * event loop).
+ *
+ * Cost: each list publishes its earliest deadline in an atomic word, so
+ * the questions an event loop asks every iteration take no lock.  An
+ * empty list costs one atomic load in timerlist_has_timers, the deadline
+ * functions and the run functions, and no clock read; a non-empty list
+ * adds one clock read.  A group pass (timerlistgroup_run_timers,
+ * timerlistgroup_deadline_ns) reads each clock at most once, and
+ * VIRTUAL/VIRTUAL_RT share REALTIME's reading while not manual.  A lock is
+ * taken only to arm, delete, or pop a due timer.
+ *
+ * Lock-free readers see a consistent but possibly stale deadline.  It is
+ * never staler than the last notification: a writer that moves a
+ * deadline earlier publishes it before calling the notify callback, so a
+ * loop that consumes the notification with an atomic read-modify-write or
+ * a full barrier (as aio_poll does) and only then reads the deadline sees
+ * the new timer, or else the callback sees the loop's "may sleep" mark and
+ * wakes it (see QEMUTimerListNotifyCB).  A deadline that moved later
+ * (timer_del, re-arming to later) is not notified; a stale reader then
+ * wakes early or runs the list for nothing, which is harmless.
  *
  * main_loop_tlg: a plain global group owned by this module.  It is set up
  * on first use (every function here that touches it calls init_clocks()),
@@ -55,7 +75,14 @@ typedef void QEMUTimerCB(void *opaque);
  * Called when the earliest deadline of a list on clock @type may have moved
  * earlier (or a manual clock advanced): the owner should wake up and
  * recompute its timeout.  May run in any thread; must not block and must
- * not create or free timer lists.
+ * not create or free timer lists.  Called with no timer lock held, after
+ * the new deadline was published and behind a release fence, so a thread
+ * that acquires anything the callback stores also sees the new deadline.
+ * To wake a sleeper the callback must order its wake-up after the
+ * caller's earlier stores (a full barrier or an atomic read-modify-write
+ * before it tests whether the owner sleeps, as aio_notify and
+ * qemu_event_set do), so that the lock-free readers above cannot miss the
+ * change.
  */
 typedef void QEMUTimerListNotifyCB(void *opaque, QEMUClockType type);
 
@@ -173,15 +200,22 @@ QEMUTimerList *timerlist_new(QEMUClockType type,
  */
 void timerlist_free(QEMUTimerList *timer_list);
 
-/* True when a timer is pending on the list.  Any thread. */
+/*
+ * True when a timer is pending on the list.  Any thread; lock-free: one
+ * atomic load, no clock read.
+ */
 bool timerlist_has_timers(QEMUTimerList *timer_list);
 
-/* True when a pending timer's deadline has been reached.  Any thread. */
+/*
+ * True when a pending timer's deadline has been reached.  Any thread;
+ * lock-free, reads the clock only if a timer is pending.
+ */
 bool timerlist_expired(QEMUTimerList *timer_list);
 
 /*
  * Nanoseconds until the list's earliest deadline: -1 if no timer is
- * pending, 0 if one has already expired.  O(1).  Any thread.
+ * pending, 0 if one has already expired.  O(1).  Any thread; lock-free,
+ * reads the clock only if a timer is pending.
  */
 int64_t timerlist_deadline_ns(QEMUTimerList *timer_list);
 
@@ -191,11 +225,15 @@ QEMUClockType timerlist_get_clock(QEMUTimerList *timer_list);
 /*
  * Run every timer that had expired when the call started, each at most
  * once, in deadline order (equal deadlines in the order they were armed).
- * Timers deleted or re-armed by an earlier callback of the same run are
- * skipped; a timer armed during the run (even to a past deadline) waits
- * for the next call, which keeps each call finite.  Callbacks run in the
- * calling thread without the list lock.  Only from the thread that owns
- * the list.  Returns true if at least one callback ran.
+ * "Expired" is judged against one clock reading taken at the start, so a
+ * callback that moves a manual clock does not make more timers due in the
+ * same call.  Timers deleted or re-armed by an earlier callback of the
+ * same run are skipped; a timer armed during the run (even to a past
+ * deadline) waits for the next call, which keeps each call finite.
+ * Callbacks run in the calling thread without the list lock.  Only from
+ * the thread that owns the list.  An empty list returns at once (no lock,
+ * no clock read); a list with nothing due returns after one clock read.
+ * Returns true if at least one callback ran.
  */
 bool timerlist_run_timers(QEMUTimerList *timer_list);
 
@@ -211,11 +249,29 @@ void timerlistgroup_init(QEMUTimerListGroup *tlg,
 /* Free @tlg's lists (none may have a pending timer) and NULL them. */
 void timerlistgroup_deinit(QEMUTimerListGroup *tlg);
 
-/* timerlist_run_timers on each clock's list; true if any callback ran. */
+/*
+ * timerlist_run_timers on each clock's list in clock order (REALTIME,
+ * VIRTUAL, HOST, VIRTUAL_RT), except that the pass reads each clock at
+ * most once, when it first meets a non-empty list of that clock (VIRTUAL
+ * and VIRTUAL_RT reuse REALTIME's reading while not manual): a list's
+ * timers that became due while earlier lists ran wait for the next pass.
+ * Only from the thread that owns the group.  True if any callback ran.
+ */
 bool timerlistgroup_run_timers(QEMUTimerListGroup *tlg);
 
-/* Soonest deadline over @tlg's lists: -1 if none, 0 if one expired. */
+/*
+ * Soonest deadline over @tlg's lists: -1 if none, 0 if one expired.  Any
+ * thread; lock-free, with at most one reading per clock (none when every
+ * list is empty).  An event loop can call it right after
+ * timerlistgroup_run_timers at no locking cost.
+ */
 int64_t timerlistgroup_deadline_ns(QEMUTimerListGroup *tlg);
+
+/*
+ * True when a timer is pending on any of @tlg's lists.  Any thread;
+ * lock-free, no clock read: one atomic load per list.
+ */
+bool timerlistgroup_has_timers(QEMUTimerListGroup *tlg);
 
 /* ---- timers ---- */
 

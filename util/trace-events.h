@@ -1,0 +1,41 @@
+/*
+ * Tracepoints of the foundation layer, as an X-macro list:
+ *   TRACE_EVENT(name, (prototype), "format", arguments...)
+ * Included by util/trace.h (declarations) and util/trace.c (state).
+ * No include guard on purpose.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* event loop (async.c, aio-posix.c) */
+TRACE_EVENT(aio_context_new, (void *ctx, const char *fdmon),
+            "ctx %p fdmon %s", ctx, fdmon)
+TRACE_EVENT(aio_bh_schedule, (void *ctx, void *bh), "ctx %p bh %p", ctx, bh)
+TRACE_EVENT(aio_bh_run, (void *ctx, void *bh), "ctx %p bh %p", ctx, bh)
+TRACE_EVENT(aio_co_schedule, (void *ctx, void *co), "ctx %p co %p", ctx, co)
+TRACE_EVENT(aio_poll_begin, (void *ctx, int blocking),
+            "ctx %p blocking %d", ctx, blocking)
+TRACE_EVENT(aio_poll_end, (void *ctx, int progress),
+            "ctx %p progress %d", ctx, progress)
+
+/* coroutines (qemu-coroutine.c) */
+TRACE_EVENT(qemu_co_enter, (void *from, void *to), "from %p to %p", from, to)
+TRACE_EVENT(qemu_co_yield, (void *self, void *to), "self %p to %p", self, to)
+TRACE_EVENT(qemu_co_terminate, (void *co), "co %p", co)
+
+/* thread pool (thread-pool.c) */
+TRACE_EVENT(thread_pool_submit, (void *pool, void *req, void *func),
+            "pool %p req %p func %p", pool, req, func)
+TRACE_EVENT(thread_pool_complete, (void *pool, void *req, int ret),
+            "pool %p req %p ret %d", pool, req, ret)
+TRACE_EVENT(thread_pool_cancel, (void *pool, void *req),
+            "pool %p req %p", pool, req)
+
+/* timers (qemu-timer.c) */
+TRACE_EVENT(timer_mod, (void *ts, int64_t expire_ns),
+            "timer %p expire_ns %" PRId64, ts, expire_ns)
+TRACE_EVENT(timer_fire, (void *ts), "timer %p", ts)
+
+/* IOThread (iothread.c) */
+TRACE_EVENT(iothread_start, (const char *name), "name %s", name)
+TRACE_EVENT(iothread_stop, (const char *name), "name %s", name)
