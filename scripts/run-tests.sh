@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build and run the test suites, then print one line "N passed, N failed".
 #   run-tests.sh PLAIN_DIR [ASAN_DIR] [TSAN_DIR]
-# PLAIN_DIR runs every test; ASAN_DIR (AddressSanitizer + UBSan) runs the
+# PLAIN_DIR runs the unit and interop suites; ASAN_DIR (AddressSanitizer + UBSan) runs the
 # unit suite; TSAN_DIR (ThreadSanitizer) runs the multithreaded suite.
 # An empty directory name skips that configuration.
 set -u
@@ -18,18 +18,20 @@ setup() {
     [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null || return 1
 }
 
-# run DIR SUITE: build and test; remember the JSON log for the summary.
+# run DIR SUITE...: build and test; remember the JSON log for the summary.
 run() {
-    dir=$1; suite=$2
-    echo "== $dir: suite '$suite'"
+    dir=$1; shift
+    echo "== $dir: suites $*"
     ninja -C "$dir" >"$dir/ninja.log" 2>&1 ||
         { cat "$dir/ninja.log"; echo "build failed in $dir"; status=1; return; }
-    meson test -C "$dir" --suite "$suite" --print-errorlogs \
+    suites=""
+    for s in "$@"; do suites="$suites --suite $s"; done
+    meson test -C "$dir" $suites --print-errorlogs \
         --num-processes 2 || status=1
     logs="$logs $dir/meson-logs/testlog.json"
 }
 
-setup "$plain" && run "$plain" unit || status=1
+setup "$plain" && run "$plain" unit interop || status=1
 if [ -n "$asan" ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
