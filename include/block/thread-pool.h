@@ -12,12 +12,20 @@
  * unless changed) exits while more than the pool's minimum (0 unless
  * changed) are running.
  *
+ * How many run at once: no more workers run jobs than there are CPUs
+ * (the pool's "concurrency"), except that a job still running after the
+ * stall time (50 us unless changed) is presumed blocked and no longer
+ * counts, so another worker may start.  Blocking jobs therefore still get
+ * a thread each, up to the maximum, and short CPU-bound jobs are run by a
+ * few workers that stay busy instead of by many that take turns sleeping.
+ *
  * Cost per job: one lock round trip to queue it, one to hand back the
- * result.  A submit wakes a sleeping worker only when no worker is already
- * awake or on its way to the queue, and workers drain the queue before
- * they sleep, so a burst of jobs costs one wake-up per sleeping worker,
- * not one per job.  Likewise the completion bottom half is scheduled once
- * per batch of results, and delivers them in the order they finished.
+ * result.  A submit wakes a sleeping worker only when the queued jobs
+ * outnumber the awake workers and fewer than "concurrency" run; a worker
+ * that runs dry polls the queue for a few microseconds before sleeping
+ * when recent jobs came in quick succession; so under steady load submits
+ * wake nobody.  The completion bottom half is scheduled once per batch of
+ * results, and delivers them in the order they finished.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -43,6 +51,9 @@ typedef int ThreadPoolFunc(void *opaque);
 #define THREAD_POOL_DEFAULT_MIN_THREADS     0
 #define THREAD_POOL_DEFAULT_MAX_THREADS     64
 #define THREAD_POOL_DEFAULT_IDLE_TIMEOUT_MS 10000
+
+/* A job running longer than this, in microseconds, is presumed blocked. */
+#define THREAD_POOL_DEFAULT_STALL_US        50
 
 /*
  * Create a pool whose completions are delivered in @ctx.  No worker thread
@@ -146,6 +157,23 @@ void thread_pool_update_params(ThreadPool *pool, AioContext *ctx);
  * work before it may exit.  Applies to waits that start after the call.
  */
 void thread_pool_set_idle_timeout_ms(ThreadPool *pool, int ms);
+
+/*
+ * Test only: how long, in microseconds (> 0), a job may run before the
+ * pool presumes its worker blocked and lets another worker start (see the
+ * top of this file).  Takes effect at the next check.  Call from the
+ * pool's AioContext thread.
+ */
+void thread_pool_set_stall_us(ThreadPool *pool, int us);
+
+/*
+ * Let at most @n (> 0) workers run jobs at once, not counting workers
+ * whose job has run past the stall time (presumed blocked).  The default
+ * is the number of CPUs this process may use; the maximum thread count
+ * still applies on top.  Meant for tests and tuning; call from the pool's
+ * AioContext thread.
+ */
+void thread_pool_set_concurrency(ThreadPool *pool, int n);
 
 /*
  * Number of worker threads alive right now (busy or idle).  A snapshot,
