@@ -480,7 +480,7 @@ void hbitmap_set(HBitmap *hb, uint64_t start, uint64_t count)
 
 void hbitmap_reset(HBitmap *hb, uint64_t start, uint64_t count)
 {
-    uint64_t gran = UINT64_C(1) << hb->granularity;
+    uint64_t gran G_GNUC_UNUSED = UINT64_C(1) << hb->granularity;
     uint64_t first, last;
     MetaRun run = { 0, 0 };
 
@@ -591,7 +591,7 @@ uint64_t hbitmap_serialization_align(const HBitmap *hb)
 static void serial_words(const HBitmap *hb, uint64_t start, uint64_t count,
                          uint64_t *first, uint64_t *n)
 {
-    uint64_t align = hbitmap_serialization_align(hb);
+    uint64_t align G_GNUC_UNUSED = hbitmap_serialization_align(hb);
     uint64_t gfirst, glast;
 
     assert(QEMU_IS_ALIGNED(start, align));

@@ -449,7 +449,7 @@ int qemu_iovec_init_extended(QEMUIOVector *qiov,
 void qemu_iovec_init_slice(QEMUIOVector *qiov, QEMUIOVector *source,
                            size_t offset, size_t len)
 {
-    int ret = qemu_iovec_init_extended(qiov, NULL, 0, source, offset, len,
+    int ret G_GNUC_UNUSED = qemu_iovec_init_extended(qiov, NULL, 0, source, offset, len,
                                        NULL, 0);
 
     assert(ret == 0);

@@ -22,7 +22,7 @@ static const char sleep_name[] = "qemu_co_sleep_ns";
 void qemu_co_sleep_wake(QemuCoSleep *w)
 {
     Coroutine *co = w->to_wake;
-    const char *was;
+    const char *was G_GNUC_UNUSED;
 
     if (!co) {
         return;
