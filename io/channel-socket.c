@@ -17,6 +17,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "util/trace.h"
 #include "io/channel-socket.h"
 #include "io/channel-watch.h"
 #include "qapi/error.h"
@@ -115,7 +116,11 @@ int qio_channel_socket_connect_sync(QIOChannelSocket *ioc,
     if (!check_unset(ioc, errp)) {
         return -1;
     }
-    return adopt_fd(ioc, socket_connect(addr, errp), errp);
+    int ret;
+
+    ret = adopt_fd(ioc, socket_connect(addr, errp), errp);
+    trace_qio_channel_socket_connect(ioc, ret);
+    return ret;
 }
 
 int qio_channel_socket_listen_sync(QIOChannelSocket *ioc,
@@ -127,8 +132,10 @@ int qio_channel_socket_listen_sync(QIOChannelSocket *ioc,
         return -1;
     }
     if (adopt_fd(ioc, socket_listen(addr, num, errp), errp) < 0) {
+        trace_qio_channel_socket_listen(ioc, -1);
         return -1;
     }
+    trace_qio_channel_socket_listen(ioc, 0);
     /* An "fd:" listener may have been a plain socket a moment ago. */
     qio_channel_set_feature(QIO_CHANNEL(ioc), QIO_CHANNEL_FEATURE_LISTEN);
     return 0;
@@ -298,6 +305,7 @@ QIOChannelSocket *qio_channel_socket_accept(QIOChannelSocket *ioc,
     if (!cioc) {
         close(fd);
     }
+    trace_qio_channel_socket_accept(ioc, cioc);
     return cioc;
 }
 

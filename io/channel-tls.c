@@ -21,6 +21,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "util/trace.h"
 #include "qapi/error.h"
 #include "qemu/atomic.h"
 #include "io/channel-tls.h"
@@ -99,6 +100,7 @@ static void handshake_finish(QIOChannelTLS *tioc, Error *err)
     QIOTask *task = tioc->hs_task;
 
     tioc->hs_task = NULL;
+    trace_qio_channel_tls_handshake_done(tioc, err == NULL);
     qio_task_set_error(task, err);
     qio_task_complete(task);
 }

@@ -23,6 +23,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "util/trace.h"
 #include "io/channel.h"
 #include "qapi/error.h"
 #include "qemu/iov.h"
@@ -362,6 +363,7 @@ int qio_channel_set_blocking(QIOChannel *ioc,
 int qio_channel_close(QIOChannel *ioc,
                       Error **errp)
 {
+    trace_qio_channel_close(ioc, ioc->name ? ioc->name : "");
     return QIO_CHANNEL_GET_CLASS(ioc)->io_close(ioc, errp);
 }
 
@@ -371,6 +373,7 @@ int qio_channel_shutdown(QIOChannel *ioc,
 {
     QIOChannelClass *klass = QIO_CHANNEL_GET_CLASS(ioc);
 
+    trace_qio_channel_shutdown(ioc, how);
     if (!klass->io_shutdown) {
         error_setg(errp, "channel of type '%s' does not support shutdown",
                    object_get_typename(OBJECT(ioc)));

@@ -18,6 +18,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "util/trace.h"
 #include "io/websock-priv.h"
 #include "io/channel-websock.h"
 
@@ -457,6 +458,7 @@ static void handshake_finish(QIOChannelWebsock *wioc, Error *err)
 
     wioc->hs_task = NULL;
     wioc->hs_watch = 0;
+    trace_qio_channel_websock_handshake_done(wioc, err == NULL);
     if (err) {
         qio_task_set_error(task, err);
     } else {

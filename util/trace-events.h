@@ -1,7 +1,8 @@
 /*
- * Tracepoints of the foundation layer, as an X-macro list:
+ * Tracepoints of the library, as an X-macro list:
  *   TRACE_EVENT(name, (prototype), "format", arguments...)
- * Included by util/trace.h (declarations) and util/trace.c (state).
+ * One list for the whole library: util/ and io/ include util/trace.h
+ * (declarations); util/trace.c holds the state.
  * No include guard on purpose.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -39,3 +40,19 @@ TRACE_EVENT(timer_fire, (void *ts), "timer %p", ts)
 /* IOThread (iothread.c) */
 TRACE_EVENT(iothread_start, (const char *name), "name %s", name)
 TRACE_EVENT(iothread_stop, (const char *name), "name %s", name)
+
+/* I/O channels (io/) */
+TRACE_EVENT(qio_channel_close, (void *ioc, const char *name),
+            "ioc %p name %s", ioc, name)
+TRACE_EVENT(qio_channel_shutdown, (void *ioc, int how),
+            "ioc %p how %d", ioc, how)
+TRACE_EVENT(qio_channel_socket_connect, (void *ioc, int ret),
+            "ioc %p ret %d", ioc, ret)
+TRACE_EVENT(qio_channel_socket_listen, (void *ioc, int ret),
+            "ioc %p ret %d", ioc, ret)
+TRACE_EVENT(qio_channel_socket_accept, (void *ioc, void *client),
+            "ioc %p client %p", ioc, client)
+TRACE_EVENT(qio_channel_tls_handshake_done, (void *ioc, int ok),
+            "ioc %p ok %d", ioc, ok)
+TRACE_EVENT(qio_channel_websock_handshake_done, (void *ioc, int ok),
+            "ioc %p ok %d", ioc, ok)

@@ -8,6 +8,7 @@
 #include "qapi/error.h"
 #include "block/aio.h"
 #include "qemu/coroutine.h"
+#include "io/channel-buffer.h"
 
 /* Run @fn with trace output captured into a string. */
 static char *capture(void (*fn)(void))
@@ -93,6 +94,26 @@ static void test_coroutine_events(void)
     g_assert_true(trace_enable_events("-*", &error_abort));
 }
 
+static void close_buffer_channel(void)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(16);
+
+    qio_channel_set_name(QIO_CHANNEL(bioc), "traced-buffer");
+    qio_channel_close(QIO_CHANNEL(bioc), &error_abort);
+    object_unref(OBJECT(bioc));
+}
+
+static void test_channel_events(void)
+{
+    g_autofree char *out = NULL;
+
+    g_assert_true(trace_enable_events("-*,qio_channel_*", &error_abort));
+    out = capture(close_buffer_channel);
+    g_assert_nonnull(strstr(out, " qio_channel_close ioc "));
+    g_assert_nonnull(strstr(out, " name traced-buffer\n"));
+    g_assert_true(trace_enable_events("-*", &error_abort));
+}
+
 static void test_line_format(void)
 {
     g_autofree char *out = NULL;
@@ -154,6 +175,7 @@ int main(int argc, char **argv)
     g_test_add_func("/trace/disabled", test_disabled_by_default);
     g_test_add_func("/trace/pattern", test_pattern_enables);
     g_test_add_func("/trace/coroutine", test_coroutine_events);
+    g_test_add_func("/trace/channel", test_channel_events);
     g_test_add_func("/trace/line-format", test_line_format);
     g_test_add_func("/trace/unknown-pattern", test_unknown_pattern);
     g_test_add_func("/trace/list", test_list);
