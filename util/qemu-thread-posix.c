@@ -164,6 +164,17 @@ static bool cond_timedwait_until(pthread_cond_t *cond, pthread_mutex_t *m,
     return err != ETIMEDOUT;
 }
 
+bool qemu_cond_timedwait_until_ns(QemuCond *cond, QemuMutex *mutex,
+                                  int64_t deadline_ns)
+{
+    struct timespec ts = {
+        .tv_sec = deadline_ns / 1000000000LL,
+        .tv_nsec = deadline_ns % 1000000000LL,
+    };
+
+    return cond_timedwait_until(&cond->cond, &mutex->lock, &ts);
+}
+
 bool qemu_cond_timedwait(QemuCond *cond, QemuMutex *mutex, int ms)
 {
     struct timespec ts = deadline_in_ms(ms);

@@ -236,27 +236,6 @@ static int64_t now_ns(void)
     return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
 }
 
-/*
- * Wait on @cond until signalled or until @deadline (CLOCK_MONOTONIC, ns).
- * QemuCond only offers millisecond timeouts, and stall_ns is far shorter,
- * so this waits on the underlying pthread objects (QemuCond waits on
- * CLOCK_MONOTONIC).  Returns false on timeout; may wake spuriously.
- */
-static bool cond_wait_until(QemuCond *cond, QemuMutex *mutex,
-                            int64_t deadline)
-{
-    struct timespec ts = {
-        .tv_sec = deadline / NANOSECONDS_PER_SECOND,
-        .tv_nsec = deadline % NANOSECONDS_PER_SECOND,
-    };
-    int err = pthread_cond_timedwait(&cond->cond, &mutex->lock, &ts);
-
-    if (err != 0 && err != ETIMEDOUT) {
-        abort();
-    }
-    return err == 0;
-}
-
 /* ---- spinning ----------------------------------------------------------- */
 
 static inline void cpu_relax(void)
@@ -578,7 +557,7 @@ static void watch_locked(ThreadPool *pool, Worker *w)
     int64_t deadline = now_ns() + pool->watch_ns;
 
     while (w->woken == WAKE_NONE) {
-        if (!cond_wait_until(&w->wake, &pool->lock, deadline) &&
+        if (!qemu_cond_timedwait_until_ns(&w->wake, &pool->lock, deadline) &&
             w->woken == WAKE_NONE) {
             pool->watcher = NULL;
             pool->awake++;
@@ -599,7 +578,7 @@ static bool idle_wait_locked(ThreadPool *pool, Worker *w)
     deadline = now_ns() + pool->idle_timeout_ms * (int64_t)SCALE_MS;
     QLIST_INSERT_HEAD(&pool->idle, w, idle);
     while (w->woken == WAKE_NONE) {
-        if (!cond_wait_until(&w->wake, &pool->lock, deadline) &&
+        if (!qemu_cond_timedwait_until_ns(&w->wake, &pool->lock, deadline) &&
             w->woken == WAKE_NONE) {
             QLIST_REMOVE(w, idle);
             pool->awake++;

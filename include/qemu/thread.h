@@ -81,6 +81,13 @@ void qemu_cond_broadcast(QemuCond *cond);
 void qemu_cond_wait(QemuCond *cond, QemuMutex *mutex);
 /* As qemu_cond_wait, for at most @ms milliseconds. Returns false on timeout. */
 bool qemu_cond_timedwait(QemuCond *cond, QemuMutex *mutex, int ms);
+/*
+ * As qemu_cond_wait, until the absolute CLOCK_MONOTONIC time @deadline_ns
+ * (QEMU_CLOCK_REALTIME's time base).  Returns false on timeout; like every
+ * condition wait it may also return true spuriously.
+ */
+bool qemu_cond_timedwait_until_ns(QemuCond *cond, QemuMutex *mutex,
+                                  int64_t deadline_ns);
 
 void qemu_sem_init(QemuSemaphore *sem, int init);
 void qemu_sem_destroy(QemuSemaphore *sem);

@@ -249,6 +249,28 @@ static void test_cond_timedwait_timeout(void)
     cond_state_destroy(&s);
 }
 
+/* Absolute deadlines: past ones time out at once, near ones expire. */
+static void test_cond_timedwait_until_ns(void)
+{
+    CondState s;
+    struct timespec now;
+    int64_t now_ns;
+
+    cond_state_init(&s);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    now_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+    qemu_mutex_lock(&s.lock);
+    g_assert_false(qemu_cond_timedwait_until_ns(&s.cond, &s.lock, 0));
+    g_assert_false(qemu_cond_timedwait_until_ns(&s.cond, &s.lock,
+                                                now_ns - 1000));
+    /* 200 us ahead, nobody signals: times out, lock held on return. */
+    g_assert_false(qemu_cond_timedwait_until_ns(&s.cond, &s.lock,
+                                                now_ns + 200000));
+    g_assert_cmpint(qemu_mutex_trylock(&s.lock), ==, -EBUSY);
+    qemu_mutex_unlock(&s.lock);
+    cond_state_destroy(&s);
+}
+
 static void *cond_signaller_fn(void *opaque)
 {
     CondState *s = opaque;
@@ -714,6 +736,8 @@ int main(int argc, char **argv)
     g_test_add_func("/thread/cond/broadcast", test_cond_broadcast);
     g_test_add_func("/thread/cond/timedwait-timeout",
                     test_cond_timedwait_timeout);
+    g_test_add_func("/thread/cond/timedwait-until-ns",
+                    test_cond_timedwait_until_ns);
     g_test_add_func("/thread/cond/timedwait-signalled",
                     test_cond_timedwait_signalled);
     g_test_add_func("/thread/sem/counts", test_sem_counts);
