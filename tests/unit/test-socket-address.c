@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <glib/gstdio.h>
+#include "socket-helpers.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -31,19 +32,6 @@ static void assert_parse_error(const char *str, const char *msg)
     g_assert_nonnull(err);
     g_assert_cmpstr(error_get_pretty(err), ==, msg);
     error_free(err);
-}
-
-static bool have_ipv6(void)
-{
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
-                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
 }
 
 /* Listen on @str and return the fd; *@local gets the bound address. */
@@ -328,7 +316,7 @@ static void test_tcp_v6(void)
     g_autoptr(SocketAddress) local = NULL;
     int lfd, cfd, sfd;
 
-    if (!have_ipv6()) {
+    if (!test_have_ipv6()) {
         g_test_skip("no IPv6 loopback");
         return;
     }
@@ -360,7 +348,7 @@ static void test_tcp_dual_stack(void)
         close(cfd);
         close(sfd);
     }
-    if (have_ipv6()) {
+    if (test_have_ipv6()) {
         g_autoptr(SocketAddress) a = NULL;
 
         v6 = g_strdup_printf("[::1]:%s", local->u.inet.port);
