@@ -4,9 +4,9 @@
  * calls on them.
  *
  * What this file does not do: event-loop integration or asynchronous DNS
- * (callers run these calls in a QIOTask worker thread), or listening on
- * several addresses at once: socket_listen() makes one descriptor, and
- * the net listener opens one per resolved address.
+ * (callers run these calls in a QIOTask worker thread), or keeping
+ * several sockets: socket_listen() makes one descriptor, and the net
+ * listener opens one per address socket_address_resolve_listen() gives.
  *
  * Key invariant: every descriptor is close-on-exec from the start, and no
  * function leaves a half-made descriptor open on failure.  A v6 socket is
@@ -80,6 +80,25 @@ static void add_wildcard(GArray *out, int family, bool v6only)
     g_array_append_val(out, c);
 }
 
+/* getaddrinfo() of @in's host for binding, in @family; false with an error. */
+static bool lookup_passive(const InetSocketAddress *in, int family,
+                           struct addrinfo **res, Error **errp)
+{
+    struct addrinfo hints = {
+        .ai_family = family,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_PASSIVE | (in->numeric ? AI_NUMERICHOST : 0),
+    };
+    int rc = getaddrinfo(in->host, NULL, &hints, res);
+
+    if (rc != 0) {
+        error_setg(errp, "could not resolve host '%s': %s", in->host,
+                   gai_strerror(rc));
+        return false;
+    }
+    return true;
+}
+
 /*
  * The addresses @host resolves to, in resolver order.  A v6 wildcard
  * ("::") also takes IPv4 connections unless IPv4 is turned off; other
@@ -88,13 +107,7 @@ static void add_wildcard(GArray *out, int family, bool v6only)
 static bool resolve_bind(const InetSocketAddress *in, int family,
                          GArray *out, Error **errp)
 {
-    struct addrinfo hints = {
-        .ai_family = family,
-        .ai_socktype = SOCK_STREAM,
-        .ai_flags = AI_PASSIVE | (in->numeric ? AI_NUMERICHOST : 0),
-    };
     struct addrinfo *res;
-    int rc;
 
     if (!in->host[0]) {
         if (family != AF_INET) {
@@ -105,10 +118,7 @@ static bool resolve_bind(const InetSocketAddress *in, int family,
         }
         return true;
     }
-    rc = getaddrinfo(in->host, NULL, &hints, &res);
-    if (rc != 0) {
-        error_setg(errp, "could not resolve host '%s': %s", in->host,
-                   gai_strerror(rc));
+    if (!lookup_passive(in, family, &res, errp)) {
         return false;
     }
     for (struct addrinfo *e = res; e; e = e->ai_next) {
@@ -144,6 +154,92 @@ static bool resolve_port(const char *port, uint16_t *out, Error **errp)
     *out = ntohs(((struct sockaddr_in *)res->ai_addr)->sin_port);
     freeaddrinfo(res);
     return true;
+}
+
+/* @addr with the numeric @host and, if @only, just @family allowed. */
+static SocketAddress *inet_variant(const SocketAddress *addr,
+                                   const char *host, int family, bool only)
+{
+    SocketAddress *res = socket_address_clone(addr);
+    InetSocketAddress *in = &res->u.inet;
+
+    g_free(in->host);
+    in->host = g_strdup(host);
+    in->has_numeric = in->numeric = true;
+    if (only) {
+        in->has_ipv4 = in->has_ipv6 = true;
+        in->ipv4 = family == AF_INET;
+        in->ipv6 = family == AF_INET6;
+    }
+    return res;
+}
+
+/*
+ * The distinct numeric addresses @in's host resolves to, of the families
+ * it allows, in resolver order; each one's family goes to @families.
+ */
+static GPtrArray *resolve_hosts(const InetSocketAddress *in, GArray *families,
+                                Error **errp)
+{
+    g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func(g_free);
+    int family = inet_family(in, errp);
+    struct addrinfo *res;
+
+    /* All families, filtered below: so a wrong family is told as such. */
+    if (family < 0 || !lookup_passive(in, AF_UNSPEC, &res, errp)) {
+        return NULL;
+    }
+    for (struct addrinfo *e = res; e; e = e->ai_next) {
+        char host[NI_MAXHOST];
+
+        if ((family != AF_UNSPEC && e->ai_family != family) ||
+            getnameinfo(e->ai_addr, e->ai_addrlen, host, sizeof(host),
+                        NULL, 0, NI_NUMERICHOST) != 0 ||
+            g_ptr_array_find_with_equal_func(hosts, host, g_str_equal,
+                                             NULL)) {
+            continue;
+        }
+        g_ptr_array_add(hosts, g_strdup(host));
+        g_array_append_val(families, e->ai_family);
+    }
+    freeaddrinfo(res);
+    if (!hosts->len) {
+        error_setg(errp, "host '%s' has no address of the allowed family",
+                   in->host);
+        return NULL;
+    }
+    return g_steal_pointer(&hosts);
+}
+
+GPtrArray *socket_address_resolve_listen(const SocketAddress *addr,
+                                         Error **errp)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)qapi_free_SocketAddress);
+    g_autoptr(GArray) families = g_array_new(false, false, sizeof(int));
+    g_autoptr(GPtrArray) hosts = NULL;
+    bool mixed = false;
+
+    if (addr->type != SOCKET_ADDRESS_TYPE_INET || !addr->u.inet.host[0]) {
+        g_ptr_array_add(out, socket_address_clone(addr));
+        return out;
+    }
+    hosts = resolve_hosts(&addr->u.inet, families, errp);
+    if (!hosts) {
+        g_ptr_array_unref(out);
+        return NULL;
+    }
+    for (guint i = 1; i < families->len; i++) {
+        mixed |= g_array_index(families, int, i) !=
+                 g_array_index(families, int, 0);
+    }
+    /* Both families: each socket keeps to its own, so v6 is v6-only. */
+    for (guint i = 0; i < hosts->len; i++) {
+        g_ptr_array_add(out, inet_variant(addr, hosts->pdata[i],
+                                          g_array_index(families, int, i),
+                                          mixed));
+    }
+    return out;
 }
 
 /* ---- listening ---------------------------------------------------------- */
