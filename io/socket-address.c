@@ -573,28 +573,29 @@ SocketAddress *socket_sockaddr_to_address(struct sockaddr_storage *sa,
     }
 }
 
-SocketAddress *socket_local_address(int fd, Error **errp)
+/* @fd's address as @query (getsockname or getpeername) tells it. */
+static SocketAddress *query_address(int fd,
+                                    int (*query)(int, struct sockaddr *,
+                                                 socklen_t *),
+                                    const char *which, Error **errp)
 {
     struct sockaddr_storage ss = { 0 };
     socklen_t len = sizeof(ss);
 
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-        error_setg_errno(errp, errno, "could not query local address of "
-                         "fd %d", fd);
+    if (query(fd, (struct sockaddr *)&ss, &len) < 0) {
+        error_setg_errno(errp, errno, "could not query %s address of fd %d",
+                         which, fd);
         return NULL;
     }
     return socket_sockaddr_to_address(&ss, len, errp);
 }
 
+SocketAddress *socket_local_address(int fd, Error **errp)
+{
+    return query_address(fd, getsockname, "local", errp);
+}
+
 SocketAddress *socket_remote_address(int fd, Error **errp)
 {
-    struct sockaddr_storage ss = { 0 };
-    socklen_t len = sizeof(ss);
-
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
-        error_setg_errno(errp, errno, "could not query remote address of "
-                         "fd %d", fd);
-        return NULL;
-    }
-    return socket_sockaddr_to_address(&ss, len, errp);
+    return query_address(fd, getpeername, "remote", errp);
 }

@@ -91,10 +91,22 @@ void socket_set_named_fd_func(SocketNamedFdFunc *fn)
     qatomic_set(&named_fd_func, fn);
 }
 
+/* Ask the named-fd hook for the fd called @name; -1 with an error. */
+static int named_fd(const char *name, Error **errp)
+{
+    SocketNamedFdFunc *fn = qatomic_read(&named_fd_func);
+
+    if (!fn) {
+        error_setg(errp, "no descriptor named '%s' (named descriptors need "
+                   "a control socket that received them)", name);
+        return -1;
+    }
+    return fn(name, errp);
+}
+
 /* The fd an FD address names, checked to be a socket; -1 with an error. */
 static int socket_get_fd(const char *str, bool *owned, Error **errp)
 {
-    SocketNamedFdFunc *fn = qatomic_read(&named_fd_func);
     unsigned long v;
     int fd;
 
@@ -105,11 +117,7 @@ static int socket_get_fd(const char *str, bool *owned, Error **errp)
             error_setg(errp, "fd %d is not open", fd);
             return -1;
         }
-    } else if (!fn) {
-        error_setg(errp, "no descriptor named '%s' (named descriptors need "
-                   "a control socket that received them)", str);
-        return -1;
-    } else if ((fd = fn(str, errp)) < 0) {
+    } else if ((fd = named_fd(str, errp)) < 0) {
         return -1;
     } else {
         *owned = true;
@@ -126,7 +134,6 @@ static int socket_get_fd(const char *str, bool *owned, Error **errp)
 
 int socket_address_parse_named_fd(SocketAddress *addr, Error **errp)
 {
-    SocketNamedFdFunc *fn = qatomic_read(&named_fd_func);
     unsigned long v;
     int fd;
 
@@ -134,12 +141,7 @@ int socket_address_parse_named_fd(SocketAddress *addr, Error **errp)
         socket_parse_uint(addr->u.fd.str, INT_MAX, &v)) {
         return 0;
     }
-    if (!fn) {
-        error_setg(errp, "no descriptor named '%s' (named descriptors need "
-                   "a control socket that received them)", addr->u.fd.str);
-        return -1;
-    }
-    fd = fn(addr->u.fd.str, errp);
+    fd = named_fd(addr->u.fd.str, errp);
     if (fd < 0) {
         return -1;
     }
