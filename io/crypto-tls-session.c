@@ -69,6 +69,27 @@ static bool should_retry(int ret)
            (ret == GNUTLS_E_AGAIN && !transport_blocked);
 }
 
+/*
+ * Turn a transport callback's result into what GnuTLS expects: a would-
+ * block becomes EAGAIN, an error is kept in *@slot (replacing an older
+ * one) and becomes EIO.
+ */
+static ssize_t transport_result(ssize_t ret, Error *err, Error **slot)
+{
+    if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
+        transport_blocked = true;
+        errno = EAGAIN;
+        return -1;
+    }
+    if (ret < 0) {
+        error_free(*slot);
+        *slot = err;
+        errno = EIO;
+        return -1;
+    }
+    return ret;
+}
+
 static ssize_t session_push(gnutls_transport_ptr_t ptr, const void *buf,
                             size_t len)
 {
@@ -76,18 +97,7 @@ static ssize_t session_push(gnutls_transport_ptr_t ptr, const void *buf,
     Error *err = NULL;
     ssize_t ret = sess->writefunc(buf, len, sess->opaque, &err);
 
-    if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
-        transport_blocked = true;
-        errno = EAGAIN;
-        return -1;
-    }
-    if (ret < 0) {
-        error_free(sess->werr);
-        sess->werr = err;
-        errno = EIO;
-        return -1;
-    }
-    return ret;
+    return transport_result(ret, err, &sess->werr);
 }
 
 static ssize_t session_pull(gnutls_transport_ptr_t ptr, void *buf,
@@ -97,18 +107,7 @@ static ssize_t session_pull(gnutls_transport_ptr_t ptr, void *buf,
     Error *err = NULL;
     ssize_t ret = sess->readfunc(buf, len, sess->opaque, &err);
 
-    if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
-        transport_blocked = true;
-        errno = EAGAIN;
-        return -1;
-    }
-    if (ret < 0) {
-        error_free(sess->rerr);
-        sess->rerr = err;
-        errno = EIO;
-        return -1;
-    }
-    return ret;
+    return transport_result(ret, err, &sess->rerr);
 }
 
 /*

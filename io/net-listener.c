@@ -22,7 +22,6 @@
 #include "qapi/error.h"
 #include "qemu/main-loop.h"
 #include "block/aio.h"
-#include <netdb.h>
 
 /* An fd handler in an AioContext for one listening channel. */
 typedef struct NetListenerAioWatch {
@@ -181,122 +180,30 @@ void qio_net_listener_add(QIONetListener *listener, QIOChannelSocket *sioc)
     qemu_rec_mutex_unlock(&listener->lock);
 }
 
-/* Whether @family is allowed by @in's ipv4/ipv6 flags. */
-static bool family_allowed(const InetSocketAddress *in, int family)
-{
-    bool v4 = !in->has_ipv4 || in->ipv4;
-    bool v6 = !in->has_ipv6 || in->ipv6;
-
-    /* Naming just one family ("ipv4=on") means only that one. */
-    if (in->has_ipv4 && in->ipv4 && !in->has_ipv6) {
-        v6 = false;
-    }
-    if (in->has_ipv6 && in->ipv6 && !in->has_ipv4) {
-        v4 = false;
-    }
-    return family == AF_INET ? v4 : v6;
-}
-
-/* @in with @host (numeric) and, if @only, restricted to @family. */
-static SocketAddress *inet_variant(const SocketAddress *addr,
-                                   const char *host, int family, bool only)
-{
-    SocketAddress *res = socket_address_clone(addr);
-    InetSocketAddress *in = &res->u.inet;
-
-    g_free(in->host);
-    in->host = g_strdup(host);
-    in->has_numeric = in->numeric = true;
-    if (only) {
-        in->has_ipv4 = in->has_ipv6 = true;
-        in->ipv4 = family == AF_INET;
-        in->ipv6 = family == AF_INET6;
-    }
-    return res;
-}
-
-/* The numeric addresses @addr's host names, allowed and without repeats. */
-static GPtrArray *resolve_hosts(const InetSocketAddress *in, GArray *families,
-                                Error **errp)
-{
-    struct addrinfo hints = {
-        .ai_socktype = SOCK_STREAM,
-        .ai_flags = AI_PASSIVE | (in->numeric ? AI_NUMERICHOST : 0),
-    };
-    GPtrArray *hosts = g_ptr_array_new_with_free_func(g_free);
-    struct addrinfo *res;
-    int rc = getaddrinfo(in->host, NULL, &hints, &res);
-
-    if (rc != 0) {
-        error_setg(errp, "could not resolve host '%s': %s", in->host,
-                   gai_strerror(rc));
-        g_ptr_array_unref(hosts);
-        return NULL;
-    }
-    for (struct addrinfo *e = res; e; e = e->ai_next) {
-        char host[NI_MAXHOST];
-
-        if (!family_allowed(in, e->ai_family) ||
-            getnameinfo(e->ai_addr, e->ai_addrlen, host, sizeof(host),
-                        NULL, 0, NI_NUMERICHOST) != 0 ||
-            g_ptr_array_find_with_equal_func(hosts, host, g_str_equal,
-                                             NULL)) {
-            continue;
-        }
-        g_ptr_array_add(hosts, g_strdup(host));
-        g_array_append_val(families, e->ai_family);
-    }
-    freeaddrinfo(res);
-    if (!hosts->len) {
-        error_setg(errp, "host '%s' has no address of the allowed family",
-                   in->host);
-        g_ptr_array_unref(hosts);
-        return NULL;
-    }
-    return hosts;
-}
-
-/* The addresses to open one socket each for; NULL with an error. */
-static GPtrArray *listen_addresses(SocketAddress *addr, Error **errp)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)qapi_free_SocketAddress);
-    g_autoptr(GArray) families = g_array_new(false, false, sizeof(int));
-    g_autoptr(GPtrArray) hosts = NULL;
-    bool mixed = false;
-
-    if (addr->type != SOCKET_ADDRESS_TYPE_INET || !addr->u.inet.host[0]) {
-        g_ptr_array_add(out, socket_address_clone(addr));
-        return out;
-    }
-    hosts = resolve_hosts(&addr->u.inet, families, errp);
-    if (!hosts) {
-        g_ptr_array_unref(out);
-        return NULL;
-    }
-    for (guint i = 1; i < families->len; i++) {
-        mixed |= g_array_index(families, int, i) !=
-                 g_array_index(families, int, 0);
-    }
-    for (guint i = 0; i < hosts->len; i++) {
-        g_ptr_array_add(out, inet_variant(addr, hosts->pdata[i],
-                                          g_array_index(families, int, i),
-                                          mixed));
-    }
-    return out;
-}
-
-/* After a port-0 listen: the port the kernel picked, for the others. */
-static char *picked_port(SocketAddress *addr, QIOChannelSocket *sioc)
+/*
+ * After the first socket of several opened: the port it got when the
+ * kernel (port 0) or a to= range chose it, for the others to use too, so
+ * that every address of a host name is served on one port.  NULL when
+ * the port was given outright.
+ */
+static char *chosen_port(SocketAddress *addr, QIOChannelSocket *sioc)
 {
     g_autoptr(SocketAddress) local = NULL;
 
     if (addr->type != SOCKET_ADDRESS_TYPE_INET ||
-        strcmp(addr->u.inet.port, "0") || addr->u.inet.has_to) {
+        (strcmp(addr->u.inet.port, "0") && !addr->u.inet.has_to)) {
         return NULL;
     }
     local = qio_channel_socket_get_local_address(sioc, NULL);
     return local ? g_strdup(local->u.inet.port) : NULL;
+}
+
+/* Make @addr (INET) name exactly @port. */
+static void use_port(SocketAddress *addr, const char *port)
+{
+    g_free(addr->u.inet.port);
+    addr->u.inet.port = g_strdup(port);
+    addr->u.inet.has_to = false;
 }
 
 int qio_net_listener_open_sync(QIONetListener *listener,
@@ -304,7 +211,7 @@ int qio_net_listener_open_sync(QIONetListener *listener,
                                int num,
                                Error **errp)
 {
-    g_autoptr(GPtrArray) addrs = listen_addresses(addr, errp);
+    g_autoptr(GPtrArray) addrs = socket_address_resolve_listen(addr, errp);
     g_autofree char *port = NULL;
     Error *err = NULL;
     bool ok = false;
@@ -317,14 +224,13 @@ int qio_net_listener_open_sync(QIONetListener *listener,
         g_autoptr(QIOChannelSocket) sioc = qio_channel_socket_new();
 
         if (port) {
-            g_free(a->u.inet.port);
-            a->u.inet.port = g_strdup(port);
+            use_port(a, port);
         }
         if (qio_channel_socket_listen_sync(sioc, a, num,
                                            err ? NULL : &err) == 0) {
             ok = true;
             qio_net_listener_add(listener, sioc);
-            port = port ? port : picked_port(a, sioc);
+            port = port ? port : chosen_port(a, sioc);
         }
     }
     if (ok) {

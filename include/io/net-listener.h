@@ -87,11 +87,13 @@ void qio_net_listener_set_name(QIONetListener *listener,
 /*
  * qio_net_listener_open_sync: listen on @addr with a backlog of @num and
  * add the resulting channels.  A TCP host name is resolved and every
- * address it yields gets its own socket (IPv6 ones v6-only when IPv4
- * addresses came too); an empty host makes one dual-stack socket.  With
- * port 0, the first socket picks a free port and the others reuse it.
- * Succeeds when at least one socket could be opened.  Blocks in DNS and
- * bind.  Returns 0, or -1 with @errp set (the first failure).
+ * address it yields gets its own socket (socket_address_resolve_listen:
+ * IPv6 ones v6-only when IPv4 addresses came too, so a name with both
+ * kinds of address is served dual-stack); an empty host makes one
+ * dual-stack socket.  With port 0 or a to= range, the first socket that
+ * opens picks the port and the others use that same port.  Succeeds
+ * when at least one socket could be opened.  Blocks in DNS and bind.
+ * Returns 0, or -1 with @errp set (the first failure).
  */
 int qio_net_listener_open_sync(QIONetListener *listener,
                                SocketAddress *addr,

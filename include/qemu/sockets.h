@@ -204,7 +204,9 @@ int socket_address_parse_named_fd(SocketAddress *addr, Error **errp);
  * below 1 become 1).  May block in DNS.
  *
  * INET: the host is resolved and the addresses are tried in order until
- * one binds; with ",to=" each port of the range is tried in turn.  An
+ * one binds (one socket: to listen on every address a name resolves to,
+ * use a QIONetListener or socket_address_resolve_listen()); with ",to="
+ * each port of the range is tried in turn.  An
  * empty host or "::" makes one dual-stack socket (IPv6 with IPv4-mapped
  * addresses), or an IPv4 socket where IPv6 is missing or ipv6=off.
  * Port 0 picks a free port: ask socket_local_address() which.
@@ -218,6 +220,23 @@ int socket_address_parse_named_fd(SocketAddress *addr, Error **errp);
  * error that names the address.
  */
 int socket_listen(SocketAddress *addr, int num, Error **errp);
+
+/*
+ * The addresses a service listening on @addr opens one socket each for
+ * (QEMU's DNS resolver does this for its net listener).  A TCP address
+ * with a host gives one copy per distinct address the host resolves to,
+ * in resolver order, with a numeric host and only the families its
+ * ipv4/ipv6 flags allow.  When both IPv4 and IPv6 addresses come, each
+ * copy allows just its own family, so the IPv6 sockets are v6-only and
+ * can share a port with the IPv4 ones.  Any other address (an empty
+ * host, UNIX, FD) gives a single copy.  May block in DNS.
+ *
+ * Returns an array of SocketAddress (it frees them; g_ptr_array_unref),
+ * or NULL with an error (the host does not resolve, or to no address of
+ * an allowed family).
+ */
+GPtrArray *socket_address_resolve_listen(const SocketAddress *addr,
+                                         Error **errp);
 
 /*
  * Connect a stream socket to @addr, blocking until connected.  INET tries

@@ -94,9 +94,14 @@ wait_for_tcp() {
     return 1
 }
 
+# Wait (up to 10 s) until the UNIX socket $1 accepts connections: the
+# file appears at bind(), a moment before socat calls listen().
 wait_for_socket() {
     for _ in $(seq 100); do
-        [ -S "$1" ] && return 0
+        if [ -S "$1" ] && socat -u /dev/null "UNIX-CONNECT:$1" 2>/dev/null
+        then
+            return 0
+        fi
         sleep 0.1
     done
     return 1

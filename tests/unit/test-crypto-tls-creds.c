@@ -3,9 +3,8 @@
  * PSK and anonymous credentials from a directory, and driving TLS
  * sessions against each other over an in-memory transport.
  *
- * A throw-away PKI (two CAs, server and client certificates, an expired
- * one) is made with certtool at start-up; without certtool the X.509
- * tests skip.
+ * The throw-away PKI (tls-cert-helpers.h) is made with certtool at
+ * start-up; without certtool the X.509 tests skip.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,187 +12,10 @@
 #include "qapi/error.h"
 #include "crypto/tlscreds.h"
 #include "crypto/tlssession.h"
+#include "tls-cert-helpers.h"
 
 #define SERVER QCRYPTO_TLS_CREDS_ENDPOINT_SERVER
 #define CLIENT QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT
-
-static char *workdir;
-static bool have_pki;
-
-/* ---- throw-away PKI ----------------------------------------------------- */
-
-static const char ca_template[] =
-    "cn = \"Spindle Test CA\"\nca\ncert_signing_key\ncrl_signing_key\n"
-    "expiration_days = 365\n";
-static const char server_template[] =
-    "cn = \"localhost\"\norganization = \"Spindle\"\n"
-    "dns_name = \"localhost\"\n"
-    "ip_address = \"127.0.0.1\"\ntls_www_server\nsigning_key\n"
-    "encryption_key\nexpiration_days = 365\n";
-static const char client_template[] =
-    "cn = \"spindle-client\"\norganization = \"Spindle\"\ntls_www_client\n"
-    "signing_key\nencryption_key\nexpiration_days = 365\n";
-static const char expired_template[] =
-    "cn = \"localhost\"\ndns_name = \"localhost\"\ntls_www_server\n"
-    "signing_key\nencryption_key\n"
-    "activation_date = \"2001-01-01 00:00:00\"\n"
-    "expiration_date = \"2002-01-01 00:00:00\"\n";
-
-static char *pki(const char *name)
-{
-    return g_build_filename(workdir, "pki", name, NULL);
-}
-
-static void write_file(const char *path, const char *contents)
-{
-    g_assert_true(g_file_set_contents(path, contents, -1, NULL));
-}
-
-static bool certtool(const char *const *args)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    int status = -1;
-
-    g_ptr_array_add(argv, (gpointer)"certtool");
-    for (; *args; args++) {
-        g_ptr_array_add(argv, (gpointer)*args);
-    }
-    g_ptr_array_add(argv, NULL);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                      G_SPAWN_STDERR_TO_DEV_NULL,
-                      NULL, NULL, NULL, NULL, &status, NULL)) {
-        return false;
-    }
-    return g_spawn_check_wait_status(status, NULL);
-}
-
-static bool make_key(const char *name)
-{
-    g_autofree char *key = pki(name);
-    const char *args[] = { "--generate-privkey", "--key-type=ecdsa",
-                           "--outfile", key, NULL };
-
-    return certtool(args);
-}
-
-/* Make @name-cert.pem from @name-key.pem, signed by @ca (NULL: self). */
-static bool make_cert(const char *name, const char *ca, const char *tmpl)
-{
-    g_autofree char *key = g_strdup_printf("%s/pki/%s-key.pem", workdir,
-                                           name);
-    g_autofree char *cert = g_strdup_printf("%s/pki/%s-cert.pem", workdir,
-                                            name);
-    g_autofree char *tpl = g_strdup_printf("%s/pki/%s.tmpl", workdir, name);
-    g_autofree char *cakey = g_strdup_printf("%s/pki/%s-key.pem", workdir,
-                                             ca ? ca : name);
-    g_autofree char *cacert = g_strdup_printf("%s/pki/%s-cert.pem", workdir,
-                                              ca ? ca : name);
-    g_autofree char *keyname = g_strdup_printf("%s-key.pem", name);
-    const char *self[] = { "--generate-self-signed", "--load-privkey", key,
-                           "--template", tpl, "--outfile", cert, NULL };
-    const char *signed_args[] = { "--generate-certificate",
-                                  "--load-privkey", key,
-                                  "--load-ca-certificate", cacert,
-                                  "--load-ca-privkey", cakey,
-                                  "--template", tpl, "--outfile", cert,
-                                  NULL };
-
-    write_file(tpl, tmpl);
-    return make_key(keyname) && certtool(ca ? signed_args : self);
-}
-
-static bool make_pki(void)
-{
-    g_autofree char *dir = pki("");
-    g_autofree char *dh = pki("dh-params.pem");
-    const char *dh_args[] = { "--get-dh-params", "--outfile", dh, NULL };
-
-    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-    return make_cert("ca", NULL, ca_template) &&
-           make_cert("rogue", NULL, ca_template) &&
-           make_cert("server", "ca", server_template) &&
-           make_cert("client", "ca", client_template) &&
-           make_cert("expired", "ca", expired_template) &&
-           make_cert("rogue-server", "rogue", server_template) &&
-           certtool(dh_args);
-}
-
-/*
- * A fresh credentials directory @name holding the PKI files given as
- * "destination=source" pairs (source names are in the pki folder).
- */
-static char *make_dir(const char *name, ...)
-{
-    char *dir = g_build_filename(workdir, name, NULL);
-    const char *pair;
-    va_list ap;
-
-    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-    va_start(ap, name);
-    while ((pair = va_arg(ap, const char *))) {
-        g_auto(GStrv) parts = g_strsplit(pair, "=", 2);
-        g_autofree char *src = pki(parts[1]);
-        g_autofree char *dst = g_build_filename(dir, parts[0], NULL);
-        g_autofree char *data = NULL;
-
-        g_assert_true(g_file_get_contents(src, &data, NULL, NULL));
-        write_file(dst, data);
-    }
-    va_end(ap);
-    return dir;
-}
-
-static char *server_dir(void)
-{
-    return make_dir("server", "ca-cert.pem=ca-cert.pem",
-                    "server-cert.pem=server-cert.pem",
-                    "server-key.pem=server-key.pem", NULL);
-}
-
-static char *client_dir(void)
-{
-    return make_dir("client", "ca-cert.pem=ca-cert.pem",
-                    "client-cert.pem=client-cert.pem",
-                    "client-key.pem=client-key.pem", NULL);
-}
-
-static bool skip_without_pki(void)
-{
-    if (!have_pki) {
-        g_test_skip("certtool is not available");
-        return true;
-    }
-    return false;
-}
-
-static void remove_tree(const char *path)
-{
-    GDir *dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    if (dir) {
-        while ((name = g_dir_read_name(dir))) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            remove_tree(child);
-        }
-        g_dir_close(dir);
-    }
-    remove(path);
-}
-
-/* Assert that @err is set and its message contains @needle; free it. */
-static void assert_error(Error *err, const char *needle)
-{
-    g_assert_nonnull(err);
-    g_test_message("error: %s", error_get_pretty(err));
-    if (!strstr(error_get_pretty(err), needle)) {
-        g_test_message("error '%s' lacks '%s'", error_get_pretty(err),
-                       needle);
-        g_assert_not_reached();
-    }
-    error_free(err);
-}
 
 /* ---- X.509 credentials -------------------------------------------------- */
 
@@ -202,10 +24,10 @@ static void test_x509_server(void)
     g_autofree char *dir = NULL;
     QCryptoTLSCreds *creds;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    dir = server_dir();
+    dir = tls_test_server_dir();
     creds = qcrypto_tls_creds_x509_new(SERVER, dir, true, NULL,
                                        &error_abort);
     g_assert_true(object_dynamic_cast(OBJECT(creds),
@@ -225,10 +47,10 @@ static void test_x509_client(void)
     g_autofree char *bare = NULL;
     QCryptoTLSCreds *creds;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    dir = client_dir();
+    dir = tls_test_client_dir();
     creds = qcrypto_tls_creds_x509_new(CLIENT, dir, false, "SECURE256",
                                        &error_abort);
     g_assert_cmpstr(qcrypto_tls_creds_get_priority(creds), ==, "SECURE256");
@@ -236,7 +58,7 @@ static void test_x509_client(void)
     qcrypto_tls_creds_unref(creds);
 
     /* A client certificate is optional. */
-    bare = make_dir("client-bare", "ca-cert.pem=ca-cert.pem", NULL);
+    bare = tls_test_make_dir("client-bare", "ca-cert.pem=ca-cert.pem", NULL);
     creds = qcrypto_tls_creds_x509_new(CLIENT, bare, true, NULL,
                                        &error_abort);
     qcrypto_tls_creds_unref(creds);
@@ -249,34 +71,34 @@ static void test_x509_missing_files(void)
     g_autofree char *halfclient = NULL;
     Error *err = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    nokey = make_dir("nokey", "ca-cert.pem=ca-cert.pem",
-                     "server-cert.pem=server-cert.pem", NULL);
+    nokey = tls_test_make_dir("nokey", "ca-cert.pem=ca-cert.pem",
+                              "server-cert.pem=server-cert.pem", NULL);
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, nokey, true, NULL,
                                              &err));
-    assert_error(err, "server-key.pem': No such file or directory");
+    tls_test_assert_error(err, "server-key.pem': No such file or directory");
 
-    noca = make_dir("noca", "client-cert.pem=client-cert.pem",
-                    "client-key.pem=client-key.pem", NULL);
+    noca = tls_test_make_dir("noca", "client-cert.pem=client-cert.pem",
+                             "client-key.pem=client-key.pem", NULL);
     err = NULL;
     g_assert_null(qcrypto_tls_creds_x509_new(CLIENT, noca, true, NULL,
                                              &err));
-    assert_error(err, "ca-cert.pem");
+    tls_test_assert_error(err, "ca-cert.pem");
 
     /* A client certificate without its key is a mistake. */
-    halfclient = make_dir("halfclient", "ca-cert.pem=ca-cert.pem",
-                          "client-cert.pem=client-cert.pem", NULL);
+    halfclient = tls_test_make_dir("halfclient", "ca-cert.pem=ca-cert.pem",
+                                   "client-cert.pem=client-cert.pem", NULL);
     err = NULL;
     g_assert_null(qcrypto_tls_creds_x509_new(CLIENT, halfclient, true, NULL,
                                              &err));
-    assert_error(err, "client-key.pem");
+    tls_test_assert_error(err, "client-key.pem");
 
     err = NULL;
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, NULL, true, NULL,
                                              &err));
-    assert_error(err, "directory");
+    tls_test_assert_error(err, "directory");
 }
 
 static void test_x509_bad_files(void)
@@ -285,25 +107,26 @@ static void test_x509_bad_files(void)
     g_autofree char *path = NULL;
     Error *err = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    garbage = make_dir("garbage", "ca-cert.pem=ca.tmpl",
-                       "server-cert.pem=server-cert.pem",
-                       "server-key.pem=server-key.pem", NULL);
+    garbage = tls_test_make_dir("garbage", "ca-cert.pem=ca.tmpl",
+                                "server-cert.pem=server-cert.pem",
+                                "server-key.pem=server-key.pem", NULL);
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, garbage, true, NULL,
                                              &err));
-    assert_error(err, "ca-cert.pem");
+    tls_test_assert_error(err, "ca-cert.pem");
 
     /* A directory where a file should be cannot be read as one. */
-    path = g_build_filename(workdir, "dirca", "ca-cert.pem", NULL);
+    path = g_build_filename(tls_test_workdir(), "dirca", "ca-cert.pem",
+                            NULL);
     g_assert_cmpint(g_mkdir_with_parents(path, 0700), ==, 0);
     g_free(path);
-    path = g_build_filename(workdir, "dirca", NULL);
+    path = g_build_filename(tls_test_workdir(), "dirca", NULL);
     err = NULL;
     g_assert_null(qcrypto_tls_creds_x509_new(CLIENT, path, true, NULL,
                                              &err));
-    assert_error(err, "ca-cert.pem");
+    tls_test_assert_error(err, "ca-cert.pem");
 }
 
 static void test_x509_bad_certs(void)
@@ -313,31 +136,31 @@ static void test_x509_bad_certs(void)
     g_autofree char *mismatch = NULL;
     Error *err = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    expired = make_dir("expired", "ca-cert.pem=ca-cert.pem",
-                       "server-cert.pem=expired-cert.pem",
-                       "server-key.pem=expired-key.pem", NULL);
+    expired = tls_test_make_dir("expired", "ca-cert.pem=ca-cert.pem",
+                                "server-cert.pem=expired-cert.pem",
+                                "server-key.pem=expired-key.pem", NULL);
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, expired, true, NULL,
                                              &err));
-    assert_error(err, "server-cert.pem' has expired");
+    tls_test_assert_error(err, "server-cert.pem' has expired");
 
-    rogue = make_dir("rogue", "ca-cert.pem=ca-cert.pem",
-                     "server-cert.pem=rogue-server-cert.pem",
-                     "server-key.pem=rogue-server-key.pem", NULL);
+    rogue = tls_test_make_dir("rogue", "ca-cert.pem=ca-cert.pem",
+                              "server-cert.pem=rogue-server-cert.pem",
+                              "server-key.pem=rogue-server-key.pem", NULL);
     err = NULL;
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, rogue, true, NULL,
                                              &err));
-    assert_error(err, "is not signed by the CA");
+    tls_test_assert_error(err, "is not signed by the CA");
 
-    mismatch = make_dir("mismatch", "ca-cert.pem=ca-cert.pem",
-                        "server-cert.pem=server-cert.pem",
-                        "server-key.pem=client-key.pem", NULL);
+    mismatch = tls_test_make_dir("mismatch", "ca-cert.pem=ca-cert.pem",
+                                 "server-cert.pem=server-cert.pem",
+                                 "server-key.pem=client-key.pem", NULL);
     err = NULL;
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, mismatch, true, NULL,
                                              &err));
-    assert_error(err, "server-key.pem");
+    tls_test_assert_error(err, "server-key.pem");
 }
 
 static void test_x509_optional_files(void)
@@ -347,25 +170,26 @@ static void test_x509_optional_files(void)
     QCryptoTLSCreds *creds;
     Error *err = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    dir = make_dir("dh", "ca-cert.pem=ca-cert.pem",
-                   "server-cert.pem=server-cert.pem",
-                   "server-key.pem=server-key.pem",
-                   "dh-params.pem=dh-params.pem", NULL);
+    dir = tls_test_make_dir("dh", "ca-cert.pem=ca-cert.pem",
+                            "server-cert.pem=server-cert.pem",
+                            "server-key.pem=server-key.pem",
+                            "dh-params.pem=dh-params.pem", NULL);
     creds = qcrypto_tls_creds_x509_new(SERVER, dir, false, NULL,
                                        &error_abort);
     qcrypto_tls_creds_unref(creds);
 
-    bad = make_dir("baddh", "ca-cert.pem=ca-cert.pem",
-                   "server-cert.pem=server-cert.pem",
-                   "server-key.pem=server-key.pem",
-                   "dh-params.pem=ca.tmpl", "ca-crl.pem=ca.tmpl", NULL);
+    bad = tls_test_make_dir("baddh", "ca-cert.pem=ca-cert.pem",
+                            "server-cert.pem=server-cert.pem",
+                            "server-key.pem=server-key.pem",
+                            "dh-params.pem=ca.tmpl", "ca-crl.pem=ca.tmpl",
+                            NULL);
     g_assert_null(qcrypto_tls_creds_x509_new(SERVER, bad, false, NULL,
                                              &err));
     /* The CRL is loaded first and is garbage too. */
-    assert_error(err, "ca-crl.pem");
+    tls_test_assert_error(err, "ca-crl.pem");
 }
 
 static void test_bad_priority(void)
@@ -374,7 +198,7 @@ static void test_bad_priority(void)
 
     g_assert_null(qcrypto_tls_creds_anon_new(SERVER, NULL,
                                              "NORMAL:+NO-SUCH-THING", &err));
-    assert_error(err, "NO-SUCH-THING");
+    tls_test_assert_error(err, "NO-SUCH-THING");
 }
 
 static void test_endpoint_and_refs(void)
@@ -386,7 +210,7 @@ static void test_endpoint_and_refs(void)
     g_assert_true(object_dynamic_cast(OBJECT(creds),
                                       TYPE_QCRYPTO_TLS_CREDS_ANON));
     g_assert_false(qcrypto_tls_creds_check_endpoint(creds, SERVER, &err));
-    assert_error(err, "client side");
+    tls_test_assert_error(err, "client side");
     g_assert_true(qcrypto_tls_creds_ref(creds) == creds);
     qcrypto_tls_creds_unref(creds);
     /* Still alive after dropping the extra reference. */
@@ -397,20 +221,11 @@ static void test_endpoint_and_refs(void)
 
 /* ---- PSK credentials ---------------------------------------------------- */
 
-static char *psk_dir(const char *name, const char *contents)
-{
-    char *dir = g_build_filename(workdir, name, NULL);
-    g_autofree char *file = g_build_filename(dir, "keys.psk", NULL);
-
-    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-    write_file(file, contents);
-    return dir;
-}
-
 static void test_psk_load(void)
 {
-    g_autofree char *dir = psk_dir("psk", "alice:0123456789abcdef\r\n\n"
-                                   "bob:DEADBEEF\n");
+    g_autofree char *dir = tls_test_psk_dir("psk",
+                                            "alice:0123456789abcdef\r\n\n"
+                                            "bob:DEADBEEF\n");
     QCryptoTLSCreds *creds;
     Error *err = NULL;
 
@@ -426,16 +241,16 @@ static void test_psk_load(void)
 
     /* The default identity is "qemu", which this file lacks. */
     g_assert_null(qcrypto_tls_creds_psk_new(CLIENT, dir, NULL, NULL, &err));
-    assert_error(err, "no key for user 'qemu'");
+    tls_test_assert_error(err, "no key for user 'qemu'");
 }
 
 static void check_malformed(const char *contents, const char *needle)
 {
-    g_autofree char *dir = psk_dir("badpsk", contents);
+    g_autofree char *dir = tls_test_psk_dir("badpsk", contents);
     Error *err = NULL;
 
     g_assert_null(qcrypto_tls_creds_psk_new(SERVER, dir, NULL, NULL, &err));
-    assert_error(err, needle);
+    tls_test_assert_error(err, needle);
 }
 
 static void test_psk_malformed(void)
@@ -450,12 +265,13 @@ static void test_psk_malformed(void)
 
 static void test_psk_missing(void)
 {
-    g_autofree char *dir = g_build_filename(workdir, "nopsk", NULL);
+    g_autofree char *dir = g_build_filename(tls_test_workdir(), "nopsk",
+                                            NULL);
     Error *err = NULL;
 
     g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
     g_assert_null(qcrypto_tls_creds_psk_new(CLIENT, dir, "x", NULL, &err));
-    assert_error(err, "keys.psk': No such file or directory");
+    tls_test_assert_error(err, "keys.psk': No such file or directory");
 }
 
 /* ---- sessions over an in-memory transport ------------------------------- */
@@ -579,11 +395,11 @@ static void test_session_x509(void)
     QCryptoTLSCreds *screds, *ccreds;
     Pair p;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    sdir = server_dir();
-    cdir = client_dir();
+    sdir = tls_test_server_dir();
+    cdir = tls_test_client_dir();
     screds = x509(SERVER, sdir, true);
     ccreds = x509(CLIENT, cdir, true);
     pair_init(&p, screds, ccreds, "localhost", "*CN=spindle-client*");
@@ -621,7 +437,7 @@ static void test_session_key_size_early(void)
     Error *err = NULL;
 
     g_assert_cmpint(qcrypto_tls_session_get_key_size(sess, &err), ==, -1);
-    assert_error(err, "no cipher");
+    tls_test_assert_error(err, "no cipher");
     g_assert_null(qcrypto_tls_session_get_peer_name(sess));
     qcrypto_tls_session_free(sess);
     qcrypto_tls_creds_unref(creds);
@@ -653,53 +469,55 @@ static void test_session_hostname_mismatch(void)
 {
     g_autofree char *sdir = NULL, *cdir = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    sdir = server_dir();
-    cdir = client_dir();
-    assert_error(failed_handshake(x509(SERVER, sdir, false),
-                                  x509(CLIENT, cdir, true),
-                                  "wrong.example", NULL, true),
-                 "does not match hostname 'wrong.example'");
+    sdir = tls_test_server_dir();
+    cdir = tls_test_client_dir();
+    tls_test_assert_error(failed_handshake(x509(SERVER, sdir, false),
+                                           x509(CLIENT, cdir, true),
+                                           "wrong.example", NULL, true),
+                          "does not match hostname 'wrong.example'");
 }
 
 static void test_session_untrusted(void)
 {
     g_autofree char *sdir = NULL, *cdir = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
     /* The server's CA is not the one the client trusts. */
-    sdir = make_dir("untrusted-server", "ca-cert.pem=rogue-cert.pem",
-                    "server-cert.pem=rogue-server-cert.pem",
-                    "server-key.pem=rogue-server-key.pem", NULL);
-    cdir = client_dir();
-    assert_error(failed_handshake(x509(SERVER, sdir, false),
-                                  x509(CLIENT, cdir, true),
-                                  "localhost", NULL, true),
-                 "does not verify: it is not signed by a trusted CA");
+    sdir = tls_test_make_dir("untrusted-server", "ca-cert.pem=rogue-cert.pem",
+                             "server-cert.pem=rogue-server-cert.pem",
+                             "server-key.pem=rogue-server-key.pem", NULL);
+    cdir = tls_test_client_dir();
+    tls_test_assert_error(failed_handshake(x509(SERVER, sdir, false),
+                                           x509(CLIENT, cdir, true),
+                                           "localhost", NULL, true),
+                          "does not verify: it is not signed by a trusted CA");
 }
 
 static void test_session_acl_denied(void)
 {
     g_autofree char *sdir = NULL, *cdir = NULL;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    sdir = server_dir();
-    cdir = client_dir();
-    assert_error(failed_handshake(x509(SERVER, sdir, true),
-                                  x509(CLIENT, cdir, true),
-                                  "localhost", "*CN=somebody-else*", false),
-                 "is not allowed by '*CN=somebody-else*'");
+    sdir = tls_test_server_dir();
+    cdir = tls_test_client_dir();
+    tls_test_assert_error(failed_handshake(x509(SERVER, sdir, true),
+                                           x509(CLIENT, cdir, true),
+                                           "localhost", "*CN=somebody-else*",
+                                           false),
+                          "is not allowed by '*CN=somebody-else*'");
 }
 
 static void test_session_psk(void)
 {
-    g_autofree char *dir = psk_dir("psk-ok", "alice:00112233445566778899\n");
+    g_autofree char *dir = tls_test_psk_dir("psk-ok",
+                                            "alice:00112233445566778899\n");
     g_autofree char *name = NULL;
     QCryptoTLSCreds *s = qcrypto_tls_creds_psk_new(SERVER, dir, NULL, NULL,
                                                    &error_abort);
@@ -720,15 +538,17 @@ static void test_session_psk(void)
 
 static void test_session_psk_wrong_key(void)
 {
-    g_autofree char *sdir = psk_dir("psk-s", "alice:00112233445566778899\n");
-    g_autofree char *cdir = psk_dir("psk-c", "alice:99887766554433221100\n");
+    g_autofree char *sdir = tls_test_psk_dir("psk-s",
+                                             "alice:00112233445566778899\n");
+    g_autofree char *cdir = tls_test_psk_dir("psk-c",
+                                             "alice:99887766554433221100\n");
     Error *err;
 
     err = failed_handshake(
         qcrypto_tls_creds_psk_new(SERVER, sdir, NULL, NULL, &error_abort),
         qcrypto_tls_creds_psk_new(CLIENT, cdir, "alice", NULL, &error_abort),
         NULL, NULL, false);
-    assert_error(err, "TLS handshake failed");
+    tls_test_assert_error(err, "TLS handshake failed");
 }
 
 static QCryptoTLSCreds *anon(QCryptoTLSCredsEndpoint ep)
@@ -795,7 +615,7 @@ static void test_session_truncated(void)
     p.c2s.closed = true;
     g_assert_cmpint(qcrypto_tls_session_read(p.server, buf, sizeof(buf),
                                              false, &err), ==, -1);
-    assert_error(err, "without close_notify");
+    tls_test_assert_error(err, "without close_notify");
     pair_destroy(&p);
 
     /* A reader that shut down its side accepts the plain end of file. */
@@ -816,11 +636,11 @@ static void test_session_transport_error(void)
     p.c2s.fail = true;
     g_assert_cmpint(qcrypto_tls_session_write(p.client, buf, sizeof(buf),
                                               &err), ==, -1);
-    assert_error(err, "cannot write to TLS session: wire cut");
+    tls_test_assert_error(err, "cannot write to TLS session: wire cut");
     err = NULL;
     g_assert_cmpint(qcrypto_tls_session_read(p.server, buf, sizeof(buf),
                                              false, &err), ==, -1);
-    assert_error(err, "cannot read from TLS session: wire cut");
+    tls_test_assert_error(err, "cannot read from TLS session: wire cut");
     pair_destroy(&p);
 }
 
@@ -836,7 +656,7 @@ static void test_session_garbage(void)
     qcrypto_tls_creds_unref(c);
     g_byte_array_append(p.c2s.data, (const guint8 *)junk, sizeof(junk));
     g_assert_cmpint(qcrypto_tls_session_handshake(p.server, &err), ==, -1);
-    assert_error(err, "TLS handshake failed: ");
+    tls_test_assert_error(err, "TLS handshake failed: ");
     pair_destroy(&p);
 }
 
@@ -846,10 +666,10 @@ static void test_session_new_errors(void)
     Error *err = NULL;
 
     g_assert_null(qcrypto_tls_session_new(creds, NULL, NULL, CLIENT, &err));
-    assert_error(err, "server side, not the client");
+    tls_test_assert_error(err, "server side, not the client");
     err = NULL;
     g_assert_null(qcrypto_tls_session_new(creds, "host", NULL, SERVER, &err));
-    assert_error(err, "takes no hostname");
+    tls_test_assert_error(err, "takes no hostname");
     qcrypto_tls_creds_unref(creds);
 }
 
@@ -858,9 +678,7 @@ int main(int argc, char **argv)
     int ret;
 
     g_test_init(&argc, &argv, NULL);
-    workdir = g_dir_make_tmp("spindle-tls-creds-XXXXXX", NULL);
-    g_assert_nonnull(workdir);
-    have_pki = make_pki();
+    tls_test_init("spindle-tls-creds-XXXXXX");
 
     g_test_add_func("/crypto/tls/creds/x509/server", test_x509_server);
     g_test_add_func("/crypto/tls/creds/x509/client", test_x509_client);
@@ -898,7 +716,6 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/tls/session/new-errors",
                     test_session_new_errors);
     ret = g_test_run();
-    remove_tree(workdir);
-    g_free(workdir);
+    tls_test_cleanup();
     return ret;
 }

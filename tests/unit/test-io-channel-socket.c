@@ -16,23 +16,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <glib/gstdio.h>
+#include "socket-helpers.h"
 
 #define BIG_SIZE (8 * 1024 * 1024)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static bool have_ipv6(void)
-{
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
-                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
-}
 
 static QIOChannelSocket *listen_on(const char *str)
 {
@@ -138,7 +126,7 @@ static void test_tcp_v4(void)
 
 static void test_tcp_v6(void)
 {
-    if (!have_ipv6()) {
+    if (!test_have_ipv6()) {
         g_test_skip("no IPv6 loopback");
         return;
     }

@@ -5,8 +5,8 @@
  * coroutine modes, data buffered inside the TLS session, and peers that
  * misbehave (garbage instead of TLS, closing mid-transfer).
  *
- * A throw-away PKI is made with certtool at start-up; without certtool
- * the X.509 tests skip.
+ * The throw-away PKI (tls-cert-helpers.h) is made with certtool at
+ * start-up; without certtool the X.509 tests skip.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -20,161 +20,18 @@
 #include "block/aio.h"
 #include <sys/socket.h>
 #include <gnutls/gnutls.h>
+#include "tls-cert-helpers.h"
 
 #define SERVER QCRYPTO_TLS_CREDS_ENDPOINT_SERVER
 #define CLIENT QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT
 #define BIG_SIZE (4 * 1024 * 1024)
 #define KEY "00112233445566778899aabbccddeeff"
 
-static char *workdir;
-static bool have_pki;
-
-/* ---- throw-away PKI ----------------------------------------------------- */
-
-static const char ca_template[] =
-    "cn = \"Spindle Test CA\"\nca\ncert_signing_key\ncrl_signing_key\n"
-    "expiration_days = 365\n";
-static const char server_template[] =
-    "cn = \"localhost\"\ndns_name = \"localhost\"\n"
-    "ip_address = \"127.0.0.1\"\ntls_www_server\nsigning_key\n"
-    "encryption_key\nexpiration_days = 365\n";
-static const char client_template[] =
-    "cn = \"spindle-client\"\ntls_www_client\nsigning_key\n"
-    "encryption_key\nexpiration_days = 365\n";
-static const char expired_template[] =
-    "cn = \"localhost\"\ndns_name = \"localhost\"\ntls_www_server\n"
-    "signing_key\nencryption_key\n"
-    "activation_date = \"2001-01-01 00:00:00\"\n"
-    "expiration_date = \"2002-01-01 00:00:00\"\n";
-static const char crl_template[] = "crl_next_update = 365\ncrl_number = 1\n";
-
-static char *pki(const char *name)
-{
-    return g_build_filename(workdir, "pki", name, NULL);
-}
-
-static bool certtool(const char *const *args)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    int status = -1;
-
-    g_ptr_array_add(argv, (gpointer)"certtool");
-    for (; *args; args++) {
-        g_ptr_array_add(argv, (gpointer)*args);
-    }
-    g_ptr_array_add(argv, NULL);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                      G_SPAWN_STDERR_TO_DEV_NULL,
-                      NULL, NULL, NULL, NULL, &status, NULL)) {
-        return false;
-    }
-    return g_spawn_check_wait_status(status, NULL);
-}
-
-/* @name-key.pem and @name-cert.pem, signed by @ca (NULL: self-signed). */
-static bool make_cert(const char *name, const char *ca, const char *tmpl)
-{
-    g_autofree char *k = g_strdup_printf("%s-key.pem", name);
-    g_autofree char *c = g_strdup_printf("%s-cert.pem", name);
-    g_autofree char *t = g_strdup_printf("%s.tmpl", name);
-    g_autofree char *ck = g_strdup_printf("%s-key.pem", ca ? ca : name);
-    g_autofree char *cc = g_strdup_printf("%s-cert.pem", ca ? ca : name);
-    g_autofree char *key = pki(k), *cert = pki(c), *tpl = pki(t);
-    g_autofree char *cakey = pki(ck), *cacert = pki(cc);
-    const char *genkey[] = { "--generate-privkey", "--key-type=ecdsa",
-                             "--outfile", key, NULL };
-    const char *self[] = { "--generate-self-signed", "--load-privkey", key,
-                           "--template", tpl, "--outfile", cert, NULL };
-    const char *sign[] = { "--generate-certificate", "--load-privkey", key,
-                           "--load-ca-certificate", cacert,
-                           "--load-ca-privkey", cakey, "--template", tpl,
-                           "--outfile", cert, NULL };
-
-    g_assert_true(g_file_set_contents(tpl, tmpl, -1, NULL));
-    return certtool(genkey) && certtool(ca ? sign : self);
-}
-
-/* ca-crl.pem: the CA revokes the client certificate. */
-static bool make_crl(void)
-{
-    g_autofree char *tpl = pki("crl.tmpl"), *crl = pki("ca-crl.pem");
-    g_autofree char *cakey = pki("ca-key.pem"), *cacert = pki("ca-cert.pem");
-    g_autofree char *revoked = pki("client-cert.pem");
-    const char *args[] = { "--generate-crl", "--load-ca-privkey", cakey,
-                           "--load-ca-certificate", cacert,
-                           "--load-certificate", revoked, "--template", tpl,
-                           "--outfile", crl, NULL };
-
-    g_assert_true(g_file_set_contents(tpl, crl_template, -1, NULL));
-    return certtool(args);
-}
-
-static bool make_pki(void)
-{
-    g_autofree char *dir = pki("");
-
-    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-    return make_cert("ca", NULL, ca_template) &&
-           make_cert("rogue", NULL, ca_template) &&
-           make_cert("server", "ca", server_template) &&
-           make_cert("client", "ca", client_template) &&
-           make_cert("expired", "ca", expired_template) &&
-           make_cert("rogue-server", "rogue", server_template) &&
-           make_crl();
-}
-
-/* A directory @name with "destination=source" copies from the PKI. */
-static char *make_dir(const char *name, ...)
-{
-    char *dir = g_build_filename(workdir, name, NULL);
-    const char *pair;
-    va_list ap;
-
-    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-    va_start(ap, name);
-    while ((pair = va_arg(ap, const char *))) {
-        g_auto(GStrv) parts = g_strsplit(pair, "=", 2);
-        g_autofree char *src = pki(parts[1]);
-        g_autofree char *dst = g_build_filename(dir, parts[0], NULL);
-        g_autofree char *data = NULL;
-
-        g_assert_true(g_file_get_contents(src, &data, NULL, NULL));
-        g_assert_true(g_file_set_contents(dst, data, -1, NULL));
-    }
-    va_end(ap);
-    return dir;
-}
-
-static void remove_tree(const char *path)
-{
-    GDir *dir = g_dir_open(path, 0, NULL);
-    const char *name;
-
-    if (dir) {
-        while ((name = g_dir_read_name(dir))) {
-            g_autofree char *child = g_build_filename(path, name, NULL);
-            remove_tree(child);
-        }
-        g_dir_close(dir);
-    }
-    remove(path);
-}
-
-static bool skip_without_pki(void)
-{
-    if (!have_pki) {
-        g_test_skip("certtool is not available");
-        return true;
-    }
-    return false;
-}
+/* ---- credentials -------------------------------------------------------- */
 
 static QCryptoTLSCreds *server_creds(bool verify)
 {
-    g_autofree char *dir = make_dir("server", "ca-cert.pem=ca-cert.pem",
-                                    "server-cert.pem=server-cert.pem",
-                                    "server-key.pem=server-key.pem", NULL);
+    g_autofree char *dir = tls_test_server_dir();
 
     return qcrypto_tls_creds_x509_new(SERVER, dir, verify, NULL,
                                       &error_abort);
@@ -183,10 +40,8 @@ static QCryptoTLSCreds *server_creds(bool verify)
 static QCryptoTLSCreds *client_creds(bool with_cert)
 {
     g_autofree char *dir = with_cert
-        ? make_dir("client", "ca-cert.pem=ca-cert.pem",
-                   "client-cert.pem=client-cert.pem",
-                   "client-key.pem=client-key.pem", NULL)
-        : make_dir("client-bare", "ca-cert.pem=ca-cert.pem", NULL);
+        ? tls_test_client_dir()
+        : tls_test_make_dir("client-bare", "ca-cert.pem=ca-cert.pem", NULL);
 
     return qcrypto_tls_creds_x509_new(CLIENT, dir, true, NULL,
                                       &error_abort);
@@ -195,26 +50,11 @@ static QCryptoTLSCreds *client_creds(bool with_cert)
 static QCryptoTLSCreds *psk_creds(QCryptoTLSCredsEndpoint ep,
                                   const char *key)
 {
-    g_autofree char *dir = g_build_filename(workdir, ep == SERVER ? "psk-s"
-                                            : "psk-c", NULL);
-    g_autofree char *file = g_build_filename(dir, "keys.psk", NULL);
     g_autofree char *line = g_strdup_printf("alice:%s\n", key);
+    g_autofree char *dir = tls_test_psk_dir(ep == SERVER ? "psk-s" : "psk-c",
+                                                     line);
 
-    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
-    g_assert_true(g_file_set_contents(file, line, -1, NULL));
     return qcrypto_tls_creds_psk_new(ep, dir, "alice", NULL, &error_abort);
-}
-
-/* Assert that @err is set and its message contains @needle; free it. */
-static void assert_error(Error *err, const char *needle)
-{
-    g_assert_nonnull(err);
-    g_test_message("error: %s", error_get_pretty(err));
-    if (!strstr(error_get_pretty(err), needle)) {
-        g_test_message("error lacks '%s'", needle);
-        g_assert_not_reached();
-    }
-    error_free(err);
 }
 
 /* ---- a TLS connection over a socketpair --------------------------------- */
@@ -314,7 +154,7 @@ static void test_x509_client_cert(void)
     g_autofree char *peer = NULL;
     Conn c;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
     conn_open(&c, server_creds(true), client_creds(true), "localhost",
@@ -332,7 +172,7 @@ static void test_x509_no_client_cert(void)
 {
     Conn c;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
     /* A server that does not verify clients takes one without a cert. */
@@ -355,14 +195,14 @@ static void test_x509_hostname_mismatch(void)
 {
     Conn c;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
     conn_open(&c, server_creds(false), client_creds(false), "other.example",
               NULL);
     g_assert_false(conn_handshake(&c));
-    assert_error(g_steal_pointer(&c.client.err),
-                 "does not match hostname 'other.example'");
+    tls_test_assert_error(g_steal_pointer(&c.client.err),
+                          "does not match hostname 'other.example'");
     conn_close(&c);
 }
 
@@ -371,18 +211,18 @@ static void test_x509_untrusted(void)
     g_autofree char *dir = NULL;
     Conn c;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    dir = make_dir("rogue", "ca-cert.pem=rogue-cert.pem",
-                   "server-cert.pem=rogue-server-cert.pem",
-                   "server-key.pem=rogue-server-key.pem", NULL);
+    dir = tls_test_make_dir("rogue", "ca-cert.pem=rogue-cert.pem",
+                            "server-cert.pem=rogue-server-cert.pem",
+                            "server-key.pem=rogue-server-key.pem", NULL);
     conn_open(&c, qcrypto_tls_creds_x509_new(SERVER, dir, false, NULL,
                                              &error_abort),
               client_creds(false), "localhost", NULL);
     g_assert_false(conn_handshake(&c));
-    assert_error(g_steal_pointer(&c.client.err),
-                 "it is not signed by a trusted CA");
+    tls_test_assert_error(g_steal_pointer(&c.client.err),
+                          "it is not signed by a trusted CA");
     /* The client's alert tells the server why it was dropped. */
     g_assert_nonnull(c.server.err);
     conn_close(&c);
@@ -393,18 +233,19 @@ static void test_x509_revoked(void)
     g_autofree char *dir = NULL;
     Conn c;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
-    dir = make_dir("server-crl", "ca-cert.pem=ca-cert.pem",
-                   "server-cert.pem=server-cert.pem",
-                   "server-key.pem=server-key.pem",
-                   "ca-crl.pem=ca-crl.pem", NULL);
+    dir = tls_test_make_dir("server-crl", "ca-cert.pem=ca-cert.pem",
+                            "server-cert.pem=server-cert.pem",
+                            "server-key.pem=server-key.pem",
+                            "ca-crl.pem=ca-crl.pem", NULL);
     conn_open(&c, qcrypto_tls_creds_x509_new(SERVER, dir, true, NULL,
                                              &error_abort),
               client_creds(true), "localhost", NULL);
     g_assert_false(conn_handshake(&c));
-    assert_error(g_steal_pointer(&c.server.err), "it has been revoked");
+    tls_test_assert_error(g_steal_pointer(&c.server.err),
+                          "it has been revoked");
     conn_close(&c);
 }
 
@@ -426,7 +267,7 @@ static gpointer raw_server_run(gpointer opaque)
     RawServer *rs = opaque;
     g_autofree char *c = g_strdup_printf("%s-cert.pem", rs->name);
     g_autofree char *k = g_strdup_printf("%s-key.pem", rs->name);
-    g_autofree char *cert = pki(c), *key = pki(k);
+    g_autofree char *cert = tls_test_pki_file(c), *key = tls_test_pki_file(k);
     gnutls_certificate_credentials_t cred;
     gnutls_datum_t ticket_key = { NULL, 0 };
     gnutls_session_t sess;
@@ -497,11 +338,11 @@ static void test_x509_expired_peer(void)
     RawServer rs = { .name = "expired" };
     Side client;
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
     client = raw_server_start(&rs, false);
-    assert_error(client.err, "it has expired");
+    tls_test_assert_error(client.err, "it has expired");
     raw_server_stop(&rs, &client);
 }
 
@@ -517,7 +358,7 @@ static void test_session_ticket_blocking_read(void)
     Side client;
     char buf[16];
 
-    if (skip_without_pki()) {
+    if (tls_test_skip_without_pki()) {
         return;
     }
     client = raw_server_start(&rs, true);
@@ -551,7 +392,8 @@ static void test_psk_wrong_key(void)
               psk_creds(CLIENT, "ffeeddccbbaa99887766554433221100"), NULL,
               NULL);
     g_assert_false(conn_handshake(&c));
-    assert_error(g_steal_pointer(&c.server.err), "TLS handshake failed");
+    tls_test_assert_error(g_steal_pointer(&c.server.err),
+                          "TLS handshake failed");
     conn_close(&c);
 }
 
@@ -582,7 +424,7 @@ static void test_garbage(void)
     while (!server.done) {
         g_main_context_iteration(NULL, TRUE);
     }
-    assert_error(server.err, "TLS handshake failed: ");
+    tls_test_assert_error(server.err, "TLS handshake failed: ");
     object_unref(server.tls);
     object_unref(sock);
     close(sv[1]);
@@ -600,8 +442,8 @@ static void test_close_during_handshake(void)
     g_assert_false(c.server.done);
     qio_channel_close(chan(&c.server), &error_abort);
     g_assert_true(c.server.done);
-    assert_error(g_steal_pointer(&c.server.err), "closed during the "
-                 "handshake");
+    tls_test_assert_error(g_steal_pointer(&c.server.err), "closed during the "
+                          "handshake");
     conn_close(&c);
 }
 
@@ -617,7 +459,7 @@ static void test_new_wrong_endpoint(void)
     b = qio_channel_socket_new_fd(sv[1], &error_abort);
     g_assert_null(qio_channel_tls_new_server(QIO_CHANNEL(a), creds, NULL,
                                              &err));
-    assert_error(err, "client side, not the server");
+    tls_test_assert_error(err, "client side, not the server");
     qcrypto_tls_creds_unref(creds);
     object_unref(a);
     object_unref(b);
@@ -638,7 +480,7 @@ static void test_shutdown_unsupported(void)
     g_assert_cmpint(qio_channel_shutdown(QIO_CHANNEL(tioc),
                                          QIO_CHANNEL_SHUTDOWN_BOTH, &err),
                     ==, -1);
-    assert_error(err, "does not support shutdown");
+    tls_test_assert_error(err, "does not support shutdown");
     object_unref(tioc);
     object_unref(null);
     qcrypto_tls_creds_unref(creds);
@@ -910,7 +752,7 @@ static void test_peer_closes_mid_transfer(void)
     qio_channel_close(QIO_CHANNEL(c.client.sock), &error_abort);
     g_assert_cmpint(qio_channel_read_all(chan(&c.server), buf, sizeof(buf),
                                          &err), ==, -1);
-    assert_error(err, "without close_notify");
+    tls_test_assert_error(err, "without close_notify");
     conn_close(&c);
 }
 
@@ -936,9 +778,7 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     qemu_init_main_loop(&error_abort);
-    workdir = g_dir_make_tmp("spindle-tls-chan-XXXXXX", NULL);
-    g_assert_nonnull(workdir);
-    have_pki = make_pki();
+    tls_test_init("spindle-tls-chan-XXXXXX");
 
     g_test_add_func("/io/channel/tls/x509/client-cert",
                     test_x509_client_cert);
@@ -972,7 +812,6 @@ int main(int argc, char **argv)
     g_test_add_func("/io/channel/tls/end/shutdown-read",
                     test_shutdown_read_is_eof);
     ret = g_test_run();
-    remove_tree(workdir);
-    g_free(workdir);
+    tls_test_cleanup();
     return ret;
 }

@@ -12,6 +12,8 @@
 #include "sysemu/iothread.h"
 #include "block/aio.h"
 #include <glib/gstdio.h>
+#include <netdb.h>
+#include "socket-helpers.h"
 
 /* What the client callback saw. */
 typedef struct Clients {
@@ -162,21 +164,131 @@ static void test_several_addresses(void)
     g_rmdir(dir);
 }
 
-/* A host name gets one socket per address, all on the same port. */
+/* The local address of each of @listener's channels, in order. */
+static GPtrArray *local_addresses(QIONetListener *listener)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)qapi_free_SocketAddress);
+
+    for (size_t i = 0; i < listener->nsioc; i++) {
+        g_ptr_array_add(out, qio_channel_socket_get_local_address(
+                            listener->sioc[i], &error_abort));
+    }
+    return out;
+}
+
+/* One client per "host" of @hosts, on @port; each must be served. */
+static void check_served_on(QIONetListener *listener, const char *port,
+                            const char *const *hosts)
+{
+    Clients c;
+    int n = 0;
+
+    clients_init(&c);
+    qio_net_listener_set_client_func(listener, on_client, &c, NULL);
+    for (; *hosts; hosts++) {
+        g_autofree char *str = g_strdup_printf(
+            strchr(*hosts, ':') ? "[%s]:%s" : "%s:%s", *hosts, port);
+        g_autoptr(SocketAddress) addr = socket_parse(str, &error_abort);
+        QIOChannelSocket *cl = client_send(addr);
+
+        run_until(NULL, &c, ++n);
+        client_check_reply(cl);
+    }
+    qio_net_listener_set_client_func(listener, NULL, NULL, NULL);
+    clients_destroy(&c);
+}
+
+/* Whether "localhost" resolves to both an IPv4 and an IPv6 address. */
+static bool localhost_is_dual(void)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res;
+    bool v4 = false, v6 = false;
+
+    if (getaddrinfo("localhost", NULL, &hints, &res) != 0) {
+        return false;
+    }
+    for (struct addrinfo *e = res; e; e = e->ai_next) {
+        v4 |= e->ai_family == AF_INET;
+        v6 |= e->ai_family == AF_INET6;
+    }
+    freeaddrinfo(res);
+    return v4 && v6;
+}
+
+/*
+ * A host name gets one socket per address, all on the port the first
+ * picked, each serving clients; with both families, one of each.
+ */
 static void test_host_name(void)
 {
     g_autoptr(QIONetListener) listener = qio_net_listener_new();
     g_autoptr(SocketAddress) first = open_on(listener, "localhost:0");
+    g_autoptr(GPtrArray) locals = local_addresses(listener);
+    g_autoptr(GPtrArray) hosts = g_ptr_array_new();
+    bool v4 = false, v6 = false;
 
-    for (size_t i = 1; i < listener->nsioc; i++) {
-        g_autoptr(SocketAddress) other =
-            qio_channel_socket_get_local_address(listener->sioc[i],
-                                                 &error_abort);
-
-        g_assert_cmpstr(other->u.inet.port, ==, first->u.inet.port);
-        g_assert_cmpstr(other->u.inet.host, !=, first->u.inet.host);
-    }
     g_assert_cmpstr(first->u.inet.port, !=, "0");
+    for (guint i = 0; i < locals->len; i++) {
+        SocketAddress *a = locals->pdata[i];
+
+        g_assert_cmpstr(a->u.inet.port, ==, first->u.inet.port);
+        v4 |= a->u.inet.has_ipv4;
+        v6 |= a->u.inet.has_ipv6;
+        g_ptr_array_add(hosts, a->u.inet.host);
+    }
+    g_ptr_array_add(hosts, NULL);
+    g_assert_true(v4 && v6 ? localhost_is_dual() : !localhost_is_dual());
+    check_served_on(listener, first->u.inet.port,
+                    (const char *const *)hosts->pdata);
+    qio_net_listener_disconnect(listener);
+}
+
+/* An empty host is one socket serving IPv4 and IPv6 clients alike. */
+static void test_dual_stack_any(void)
+{
+    g_autoptr(QIONetListener) listener = qio_net_listener_new();
+    g_autoptr(SocketAddress) addr = NULL;
+    const char *const hosts[] = { "127.0.0.1", "::1", NULL };
+
+    if (!test_have_ipv6()) {
+        g_test_skip("no IPv6 loopback");
+        return;
+    }
+    addr = open_on(listener, ":0");
+    g_assert_cmpuint(listener->nsioc, ==, 1);
+    check_served_on(listener, addr->u.inet.port, hosts);
+    qio_net_listener_disconnect(listener);
+}
+
+/*
+ * The sockets a name with both kinds of address gets: a v6-only IPv6
+ * one and an IPv4 one on the same port, side by side (without
+ * IPV6_V6ONLY the second bind would fail with EADDRINUSE).  Each
+ * family's clients reach their own socket.
+ */
+static void test_dual_stack_pair(void)
+{
+    g_autoptr(QIONetListener) listener = qio_net_listener_new();
+    g_autoptr(SocketAddress) v6 = NULL;
+    g_autoptr(SocketAddress) v4 = NULL;
+    g_autofree char *v4str = NULL;
+    const char *const hosts[] = { "::1", "127.0.0.1", NULL };
+
+    if (!test_have_ipv6()) {
+        g_test_skip("no IPv6 loopback");
+        return;
+    }
+    v6 = open_on(listener, "[::]:0,ipv4=off,ipv6=on,numeric");
+    v4str = g_strdup_printf("0.0.0.0:%s,ipv4=on,ipv6=off,numeric",
+                            v6->u.inet.port);
+    v4 = open_on(listener, v4str);
+    g_assert_cmpuint(listener->nsioc, ==, 2);
+    g_assert_cmpstr(v4->u.inet.port, ==, v6->u.inet.port);
+    g_assert_true(v6->u.inet.has_ipv6 && v4->u.inet.has_ipv4);
+    check_served_on(listener, v6->u.inet.port, hosts);
+    qio_net_listener_disconnect(listener);
 }
 
 static void test_open_errors(void)
@@ -457,6 +569,10 @@ int main(int argc, char **argv)
     g_test_add_func("/io/net-listener/several-addresses",
                     test_several_addresses);
     g_test_add_func("/io/net-listener/host-name", test_host_name);
+    g_test_add_func("/io/net-listener/dual-stack/any-host",
+                    test_dual_stack_any);
+    g_test_add_func("/io/net-listener/dual-stack/v6only-pair",
+                    test_dual_stack_pair);
     g_test_add_func("/io/net-listener/open-errors", test_open_errors);
     g_test_add_func("/io/net-listener/name", test_name);
     g_test_add_func("/io/net-listener/wait-client", test_wait_client);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <glib/gstdio.h>
+#include "socket-helpers.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -31,19 +32,6 @@ static void assert_parse_error(const char *str, const char *msg)
     g_assert_nonnull(err);
     g_assert_cmpstr(error_get_pretty(err), ==, msg);
     error_free(err);
-}
-
-static bool have_ipv6(void)
-{
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
-                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-    if (fd >= 0) {
-        close(fd);
-    }
-    return ok;
 }
 
 /* Listen on @str and return the fd; *@local gets the bound address. */
@@ -328,7 +316,7 @@ static void test_tcp_v6(void)
     g_autoptr(SocketAddress) local = NULL;
     int lfd, cfd, sfd;
 
-    if (!have_ipv6()) {
+    if (!test_have_ipv6()) {
         g_test_skip("no IPv6 loopback");
         return;
     }
@@ -360,7 +348,7 @@ static void test_tcp_dual_stack(void)
         close(cfd);
         close(sfd);
     }
-    if (have_ipv6()) {
+    if (test_have_ipv6()) {
         g_autoptr(SocketAddress) a = NULL;
 
         v6 = g_strdup_printf("[::1]:%s", local->u.inet.port);
@@ -862,6 +850,84 @@ static void test_dgram_unix(void)
     g_rmdir(dir);
 }
 
+/* socket_address_resolve_listen() of @str, which must succeed. */
+static GPtrArray *resolve_ok(const char *str)
+{
+    g_autoptr(SocketAddress) addr = parse_ok(str);
+
+    return socket_address_resolve_listen(addr, &error_abort);
+}
+
+static void resolve_fails(const char *str, const char *msg)
+{
+    g_autoptr(SocketAddress) addr = parse_ok(str);
+    Error *err = NULL;
+
+    g_assert_null(socket_address_resolve_listen(addr, &err));
+    g_assert_nonnull(err);
+    g_assert_true(g_str_has_prefix(error_get_pretty(err), msg));
+    error_free(err);
+}
+
+/* What socket_address_resolve_listen() gives for addresses it passes. */
+static void test_resolve_listen_copies(void)
+{
+    g_autoptr(GPtrArray) v4 = resolve_ok("127.0.0.1:0,to=5");
+    g_autoptr(GPtrArray) any = resolve_ok(":5000");
+    g_autoptr(GPtrArray) unx = resolve_ok("unix:/tmp/sock");
+    SocketAddress *a = v4->pdata[0];
+
+    g_assert_cmpuint(v4->len, ==, 1);
+    g_assert_cmpstr(a->u.inet.host, ==, "127.0.0.1");
+    g_assert_cmpstr(a->u.inet.port, ==, "0");
+    g_assert_true(a->u.inet.has_to && a->u.inet.to == 5);
+    g_assert_true(a->u.inet.has_numeric && a->u.inet.numeric);
+    g_assert_false(a->u.inet.has_ipv4 || a->u.inet.has_ipv6);
+    g_assert_cmpuint(any->len, ==, 1);
+    g_assert_cmpstr(((SocketAddress *)any->pdata[0])->u.inet.host, ==, "");
+    g_assert_cmpuint(unx->len, ==, 1);
+    g_assert_cmpstr(((SocketAddress *)unx->pdata[0])->u.q_unix.path, ==,
+                    "/tmp/sock");
+    resolve_fails("[::1]:0,ipv4=on", "host '::1' has no address of the "
+                  "allowed family");
+    resolve_fails("no-such-host:0,numeric", "could not resolve host");
+}
+
+static const InetSocketAddress *inet_at(GPtrArray *addrs, guint i)
+{
+    return &((SocketAddress *)addrs->pdata[i])->u.inet;
+}
+
+/*
+ * A name: one numeric address per distinct resolved one; when both
+ * families come, each copy allows just its own.
+ */
+static void test_resolve_listen_name(void)
+{
+    g_autoptr(GPtrArray) all = resolve_ok("localhost:7");
+    g_autoptr(GPtrArray) v4 = resolve_ok("localhost:7,ipv4=on");
+    bool seen4 = false, seen6 = false;
+
+    for (guint i = 0; i < all->len; i++) {
+        const InetSocketAddress *in = inet_at(all, i);
+
+        g_assert_true(in->numeric);
+        g_assert_cmpstr(in->port, ==, "7");
+        seen4 |= !strchr(in->host, ':');
+        seen6 |= strchr(in->host, ':') != NULL;
+    }
+    for (guint i = 0; i < all->len && seen4 && seen6; i++) {
+        const InetSocketAddress *in = inet_at(all, i);
+        bool is6 = strchr(in->host, ':') != NULL;
+
+        g_assert_true(in->has_ipv4 && in->has_ipv6);
+        g_assert_true(in->ipv6 == is6 && in->ipv4 == !is6);
+    }
+    for (guint i = 0; i < v4->len; i++) {
+        g_assert_null(strchr(inet_at(v4, i)->host, ':'));
+    }
+}
+
 static void test_address_errors(void)
 {
     struct sockaddr_storage ss = { .ss_family = AF_PACKET };
@@ -944,5 +1010,9 @@ int main(int argc, char **argv)
     g_test_add_func("/socket-address/dgram/udp", test_dgram_udp);
     g_test_add_func("/socket-address/dgram/unix", test_dgram_unix);
     g_test_add_func("/socket-address/address-errors", test_address_errors);
+    g_test_add_func("/socket-address/resolve-listen/copies",
+                    test_resolve_listen_copies);
+    g_test_add_func("/socket-address/resolve-listen/name",
+                    test_resolve_listen_name);
     return g_test_run();
 }
