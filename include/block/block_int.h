@@ -386,8 +386,9 @@ void bdrv_dirty_bitmaps_truncate(BlockDriverState *bs, int64_t bytes);
 void bdrv_release_all_dirty_bitmaps(BlockDriverState *bs);
 
 /* block/error-policy.c: apply the node's policy to a failed request.
- * Returns the value the request completes with, or 1 = retry it (after
- * the request was stopped and resumed). */
+ * Returns the value the request completes with, or BDRV_ERROR_RETRY
+ * (after the request was stopped and resumed). */
+#define BDRV_ERROR_RETRY 1
 int coroutine_fn bdrv_error_policy(BlockDriverState *bs, bool is_read,
                                    int ret);
 

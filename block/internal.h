@@ -1,0 +1,53 @@
+/*
+ * Declarations shared by the generic block layer's own files and not
+ * installed: the built-in driver table, probing, the node lists.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef BLOCK_INTERNAL_H
+#define BLOCK_INTERNAL_H
+
+#include "block/block_int.h"
+
+/* Built-in drivers, NULL-terminated (driver-list.c). */
+extern BlockDriver *const bdrv_builtin_drivers[];
+
+extern BlockDriver bdrv_null_co;
+extern BlockDriver bdrv_null_aio;
+extern BlockDriver bdrv_raw;
+extern BlockDriver bdrv_file;
+extern BlockDriver bdrv_host_device;
+extern BlockDriver bdrv_blkdebug;
+
+/* The format whose bdrv_probe scores @buf highest, or NULL. */
+BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
+                               const char *filename);
+
+/* Every node, named or not (graph.c). */
+void bdrv_all_add(BlockDriverState *bs);
+void bdrv_all_remove(BlockDriverState *bs);
+/* Next node of all after @bs (NULL: first). */
+BlockDriverState *bdrv_all_next(BlockDriverState *bs);
+
+/* Take the driver's message, if any, into @errp, else use @fallback. */
+void bdrv_take_driver_error(Error **errp, int ret, const char *fmt, ...)
+    QEMU_PRINTF(3, 4);
+
+/* Free the node's memory (refcount reached zero; already closed). */
+void bdrv_free(BlockDriverState *bs);
+
+/* Tracked requests (io-tracked.c). */
+void tracked_request_begin(BdrvTrackedRequest *req, BlockDriverState *bs,
+                           int64_t offset, int64_t bytes, bool is_write);
+void tracked_request_end(BdrvTrackedRequest *req);
+/* Widen @req to @align-aligned bounds and make it serialising; then wait
+ * for overlapping requests in flight. */
+void coroutine_fn tracked_request_serialise(BdrvTrackedRequest *req,
+                                            int64_t align);
+/* Wait while a serialising request overlaps @req. */
+void coroutine_fn tracked_request_wait_serialising(BdrvTrackedRequest *req);
+
+/* Flush the driver's own layer (not the nodes below) (io-driver.c). */
+int coroutine_fn bdrv_driver_flush(BlockDriverState *bs);
+
+#endif /* BLOCK_INTERNAL_H */
