@@ -520,6 +520,16 @@ static void run_relay(size_t size)
 static char *psk_dir;           /* holds keys.psk: PSK_USER:psk_hex */
 static char psk_hex[65];
 
+static void psk_cleanup(void)
+{
+    g_autofree char *path = g_build_filename(psk_dir, "keys.psk", NULL);
+
+    unlink(path);
+    rmdir(psk_dir);
+    g_free(psk_dir);
+}
+
+/* A fresh random key in a temporary keys.psk, removed at exit. */
 static void psk_setup(void)
 {
     g_autofree char *line = NULL;
@@ -529,6 +539,7 @@ static void psk_setup(void)
     if (!psk_dir) {
         die("mkdtemp");
     }
+    atexit(psk_cleanup);
     for (int i = 0; i < 32; i++) {
         snprintf(psk_hex + 2 * i, 3, "%02x", g_random_int_range(0, 256));
     }
@@ -537,15 +548,6 @@ static void psk_setup(void)
     if (!g_file_set_contents(path, line, -1, NULL)) {
         die("write keys.psk");
     }
-}
-
-static void psk_cleanup(void)
-{
-    g_autofree char *path = g_build_filename(psk_dir, "keys.psk", NULL);
-
-    unlink(path);
-    rmdir(psk_dir);
-    g_free(psk_dir);
 }
 
 /* One side's handshake, run on a thread of its own while the other runs. */
@@ -746,6 +748,5 @@ int main(void)
     run_tls("aes-256-gcm/1.2",
             "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM",
             GNUTLS_CIPHER_AES_256_GCM, 32, 64 * 1024);
-    psk_cleanup();
     return 0;
 }
