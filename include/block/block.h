@@ -184,8 +184,9 @@ enum BlockAcctType {
     BDRV_MAX_IOTYPE,
 };
 
-/* Latency histogram buckets: bucket i counts latencies in [2^i, 2^i+1) ns,
- * the last bucket everything longer. */
+/* Latency histogram buckets: bucket i counts latencies in [2^i, 2^(i+1))
+ * ns (bucket 0 also 0 ns), the last bucket everything longer.  A failed
+ * request counts in failed_ops only; the buckets add up to nr_ops. */
 #define BDRV_LATENCY_BUCKETS 40
 
 typedef struct BlockAcctStats {
@@ -203,7 +204,8 @@ void bdrv_get_stats(BlockDriverState *bs, BlockAcctStats *stats);
 /* Zero the node's counters (not wr_highest_offset). */
 void bdrv_reset_stats(BlockDriverState *bs);
 
-/* Name of an accounting kind ("read", "write", "flush", "discard"). */
+/* Name of an accounting kind ("read", "write", "flush", "discard"), or
+ * NULL for an unknown kind. */
 const char *bdrv_acct_type_name(enum BlockAcctType type);
 
 /* ---- drivers ---------------------------------------------------------- */
