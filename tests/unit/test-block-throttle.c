@@ -625,6 +625,45 @@ static void test_group_member_leaves(void)
     env_destroy();
 }
 
+static void test_group_leave_keeps_turns(void)
+{
+    BlockIOLimit limits = { .bps[R] = MiB, .group = "trio" };
+    BlockDriverState *bs[3];
+    Req *reqs[3];
+    int seen;
+
+    env_init();
+    for (int i = 0; i < 3; i++) {
+        bs[i] = node_new("member");
+        apply(bs[i], &limits);
+    }
+    for (int i = 0; i < 3; i++) {
+        reqs[i] = submit_many(bs[i], 32, CHUNK, false, i);
+    }
+    /* Admissions 0, 0, then 0 1 2 0 1 2...: the 16th (node 1) goes at
+     * 0.8375 s, so node 1 was served last when it leaves. */
+    run_until(850 * MS);
+    g_assert_cmpint(admissions->len, ==, 16);
+    g_assert_cmpint(g_array_index(admissions, int, 15), ==, 1);
+    bdrv_io_limits_disable(bs[1]);
+    poll_all();
+    seen = admissions->len;
+
+    /* The turn passes to node 2, as if node 1 had taken its turn. */
+    run_for(SEC);
+    g_assert_cmpint(admissions->len, >, seen + 4);
+    for (int i = seen; i < (int)admissions->len; i++) {
+        g_assert_cmpint(g_array_index(admissions, int, i), ==,
+                        (i - seen) % 2 ? 0 : 2);
+    }
+    run_until(10 * SEC);
+    for (int i = 0; i < 3; i++) {
+        node_free(bs[i]);
+        g_free(reqs[i]);
+    }
+    env_destroy();
+}
+
 static void test_group_move(void)
 {
     BlockIOLimit in_g = { .bps[R] = MiB, .group = "g" };
@@ -722,6 +761,8 @@ int main(int argc, char **argv)
                     test_group_round_robin);
     g_test_add_func("/throttle-groups/group/member-leaves",
                     test_group_member_leaves);
+    g_test_add_func("/throttle-groups/group/leave-keeps-turns",
+                    test_group_leave_keeps_turns);
     g_test_add_func("/throttle-groups/group/move", test_group_move);
     g_test_add_func("/throttle-groups/aio-context/move",
                     test_aio_context_move);
