@@ -10,5 +10,6 @@ BlockDriver *const bdrv_builtin_drivers[] = {
     &bdrv_null_co,
     &bdrv_null_aio,
     &bdrv_raw,
+    &bdrv_blkdebug,
     NULL,
 };
