@@ -12,5 +12,6 @@ BlockDriver *const bdrv_builtin_drivers[] = {
     &bdrv_raw,
     &bdrv_file,
     &bdrv_host_device,
+    &bdrv_blkdebug,
     NULL,
 };

@@ -33,6 +33,12 @@ BlockDriverState *bdrv_all_next(BlockDriverState *bs);
 void bdrv_take_driver_error(Error **errp, int ret, const char *fmt, ...)
     QEMU_PRINTF(3, 4);
 
+/* Remove the options whose keys start with @prefix from @options (may be
+ * NULL) and return them in a new table, keys without the prefix (open.c).
+ * Drivers that open children of their own use it on bs->options. */
+GHashTable *bdrv_options_take_prefixed(GHashTable *options,
+                                       const char *prefix);
+
 /* Free the node's memory (refcount reached zero; already closed). */
 void bdrv_free(BlockDriverState *bs);
 

@@ -48,9 +48,8 @@ BlockDriverState *bdrv_new(const char *device_name)
     return bs;
 }
 
-/* Split @options into those for this node and those prefixed @prefix
- * (returned without the prefix). */
-static GHashTable *take_prefixed(GHashTable *options, const char *prefix)
+GHashTable *bdrv_options_take_prefixed(GHashTable *options,
+                                       const char *prefix)
 {
     GHashTable *sub = g_hash_table_new_full(g_str_hash, g_str_equal,
                                             g_free, g_free);
@@ -277,7 +276,7 @@ static int open_format(BlockDriverState *bs, const char *filename,
                        Error **errp)
 {
     BlockDriverState *file = bdrv_new("");
-    GHashTable *file_opts = take_prefixed(options, "file.");
+    GHashTable *file_opts = bdrv_options_take_prefixed(options, "file.");
     int ret;
 
     ret = open_protocol(file, filename, file_opts, flags, NULL, errp);
@@ -387,7 +386,8 @@ static int open_node(BlockDriverState *bs, const char *filename,
                      GHashTable *options, int flags, BlockDriver *drv,
                      Error **errp)
 {
-    GHashTable *backing_opts = take_prefixed(options, "backing.");
+    GHashTable *backing_opts = bdrv_options_take_prefixed(options,
+                                                          "backing.");
     int ret;
 
     g_hash_table_unref(backing_opts); /* reserved for later use */
