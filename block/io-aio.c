@@ -168,8 +168,8 @@ static BlockDriverAIOCB *aio_rw(BlockDriverState *bs, int64_t sector_num,
                                 BlockDriverCompletionFunc *cb, void *opaque,
                                 AioKind kind)
 {
-    return aiocb_submit(bs, kind, sector_num << BDRV_SECTOR_BITS,
-                        (int64_t)nb_sectors << BDRV_SECTOR_BITS, qiov, cb,
+    return aiocb_submit(bs, kind, sectors_to_offset(sector_num),
+                        sectors_to_offset(nb_sectors), qiov, cb,
                         opaque);
 }
 

@@ -32,7 +32,8 @@ static int check_request(BlockDriverState *bs, int64_t offset, int64_t bytes)
     if (!bs->drv) {
         return -ENOMEDIUM;
     }
-    if (offset < 0 || bytes < 0 || bytes > BDRV_REQUEST_MAX_BYTES) {
+    if (offset < 0 || bytes < 0 || bytes > BDRV_REQUEST_MAX_BYTES ||
+        offset > INT64_MAX - bytes) {
         return -EIO;
     }
     if (!bs->growable &&

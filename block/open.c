@@ -186,6 +186,7 @@ static int call_driver_open(BlockDriverState *bs, BlockDriver *drv,
     bs->enable_write_cache = !!(flags & BDRV_O_CACHE_WB);
     g_strlcpy(bs->filename, filename, sizeof(bs->filename));
 
+    bdrv_discard_driver_error();
     if (drv->bdrv_file_open) {
         ret = drv->bdrv_file_open(bs, filename, flags);
     } else if (drv->bdrv_open) {

@@ -490,18 +490,19 @@ static void test_io_limits_path(void)
     ReadCo r = { .bs = bs, .bytes = 4 << 20 };
     int64_t start;
 
-    qemu_clock_set_manual(QEMU_CLOCK_VIRTUAL, true);
+    qemu_clock_set_manual(QEMU_CLOCK_VIRTUAL, 0);
     bdrv_io_limits_set_clock(bs, QEMU_CLOCK_VIRTUAL);
     g_assert_true(bdrv_io_limits_apply(bs, &limits, &error_abort));
     g_assert_true(bs->io_limits_enabled);
     start = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     qemu_coroutine_enter(qemu_coroutine_create(read_co, &r));
     while (!r.done) {
-        int64_t next = timerlistgroup_deadline_ns(
-            &qemu_get_aio_context()->tlg);
+        AioContext *ctx = qemu_get_aio_context();
+        int64_t next = timerlist_deadline_ns(ctx->tlg.tl[QEMU_CLOCK_VIRTUAL]);
+
         g_assert_cmpint(next, >=, 0);
-        qemu_clock_step(QEMU_CLOCK_VIRTUAL, next);
-        while (aio_poll(qemu_get_aio_context(), false)) {
+        qemu_clock_advance_manual(QEMU_CLOCK_VIRTUAL, next);
+        while (aio_poll(ctx, false)) {
         }
     }
     g_assert_cmpint(r.ret, ==, 0);
@@ -514,7 +515,6 @@ static void test_io_limits_path(void)
     bdrv_io_limits_disable(bs);
     bdrv_io_limits_set_clock(bs, QEMU_CLOCK_REALTIME);
     bdrv_unref(bs);
-    qemu_clock_set_manual(QEMU_CLOCK_VIRTUAL, false);
 }
 
 /* ---- dirty bitmaps and statistics through the request path ------------ */
