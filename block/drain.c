@@ -19,6 +19,7 @@
 #include "qemu/osdep.h"
 #include "block/aio-wait.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
 void bdrv_inc_in_flight(BlockDriverState *bs)
 {
@@ -85,6 +86,7 @@ void bdrv_drained_begin(BlockDriverState *bs)
         drain_in_bh(bs, true);
         return;
     }
+    trace_bdrv_drained_begin(bs);
     qatomic_inc(&bs->quiesce_counter);
     poll_until_idle(bs);
 }
@@ -92,6 +94,7 @@ void bdrv_drained_begin(BlockDriverState *bs)
 void bdrv_drained_end(BlockDriverState *bs)
 {
     assert(bs->quiesce_counter > 0);
+    trace_bdrv_drained_end(bs);
     if (qatomic_fetch_dec(&bs->quiesce_counter) == 1) {
         qemu_co_queue_restart_all(&bs->drain_gate);
     }

@@ -23,6 +23,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
 /* Granularity of copy-on-read when the format has no cluster size. */
 #define COR_DEFAULT_CLUSTER  (64 * 1024)
@@ -199,6 +200,7 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    trace_bdrv_request_submit(bs, "read", offset, bytes);
     bdrv_inc_in_flight(bs);
     request_admit(bs, bytes, false);
     if (bs->copy_on_read) {
@@ -211,6 +213,7 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
         }
     } while (ret == BDRV_ERROR_RETRY);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "read", ret);
     return ret;
 }
 
@@ -330,6 +333,7 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (bs->read_only) {
         return -EACCES;
     }
+    trace_bdrv_request_submit(bs, "write", offset, bytes);
     bdrv_inc_in_flight(bs);
     request_admit(bs, bytes, true);
     do {
@@ -339,6 +343,7 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
         }
     } while (ret == BDRV_ERROR_RETRY);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "write", ret);
     return ret;
 }
 
@@ -371,6 +376,7 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
     if (end <= start) {
         return 0;
     }
+    trace_bdrv_request_submit(bs, "discard", start, end - start);
     bdrv_inc_in_flight(bs);
     bdrv_drain_gate(bs);
     start_ns = bdrv_acct_clock_ns();
@@ -385,6 +391,7 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
     bdrv_acct_record(bs, BDRV_ACCT_DISCARD, end - start,
                      bdrv_acct_clock_ns() - start_ns, ret);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "discard", ret);
     return ret;
 }
 
@@ -398,6 +405,7 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     if (!bs || !bs->drv) {
         return 0;
     }
+    trace_bdrv_request_submit(bs, "flush", 0, 0);
     bdrv_inc_in_flight(bs);
     bdrv_drain_gate(bs);
     start_ns = bdrv_acct_clock_ns();
@@ -409,6 +417,7 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     bdrv_acct_record(bs, BDRV_ACCT_FLUSH, 0,
                      bdrv_acct_clock_ns() - start_ns, ret);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "flush", ret);
     return ret;
 }
 

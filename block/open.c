@@ -20,6 +20,7 @@
 #include "qapi/error.h"
 #include "qemu/main-loop.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
 #define PROBE_BUF_SIZE   2048
 #define MAX_CHAIN_DEPTH  256
@@ -179,6 +180,7 @@ static int call_driver_open(BlockDriverState *bs, BlockDriver *drv,
 {
     int ret;
 
+    trace_bdrv_open(bs, filename, drv->format_name);
     bs->drv = drv;
     bs->opaque = g_malloc0(drv->instance_size ? drv->instance_size : 1);
     bs->open_flags = flags;
@@ -476,6 +478,7 @@ void bdrv_close(BlockDriverState *bs)
     if (!bs->drv) {
         return;
     }
+    trace_bdrv_close(bs);
     bdrv_drain(bs);
     bdrv_flush(bs);
     if (bs->drv->bdrv_close) {
