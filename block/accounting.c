@@ -12,8 +12,10 @@
  * and its latency (often an early -EINVAL or a timeout) would distort the
  * figures of the requests that did work.
  *
- * Invariant: for every kind t, the buckets of latency_hist[t] add up to
- * nr_ops[t], and total_time_ns[t] is the sum of those same latencies.
+ * Invariant: for every kind t of a node that times its requests
+ * (account_latency), the buckets of latency_hist[t] add up to nr_ops[t],
+ * and total_time_ns[t] is the sum of those same latencies; a node that
+ * does not time them keeps both at zero.
  *
  * Not here: wr_highest_sector, which the request path keeps itself.
  *
@@ -73,6 +75,9 @@ void bdrv_acct_record(BlockDriverState *bs, enum BlockAcctType type,
     }
     bs->nr_ops[type]++;
     bs->nr_bytes[type] += bytes;
+    if (latency_ns == BDRV_ACCT_NO_LATENCY) {
+        return;
+    }
     bs->total_time_ns[type] += ns;
     bs->latency_hist[type][latency_bucket(ns)]++;
 }
@@ -87,6 +92,11 @@ void bdrv_get_stats(BlockDriverState *bs, BlockAcctStats *stats)
     memcpy(stats->latency_hist, bs->latency_hist,
            sizeof(stats->latency_hist));
     stats->wr_highest_offset = bs->wr_highest_sector * BDRV_SECTOR_SIZE;
+}
+
+void bdrv_set_account_latency(BlockDriverState *bs, bool on)
+{
+    bs->account_latency = on;
 }
 
 void bdrv_reset_stats(BlockDriverState *bs)

@@ -21,15 +21,25 @@
 #include "block/internal.h"
 #include "util/trace.h"
 
+/*
+ * Only the node's home thread changes in_flight (every request and
+ * completion runs there), so a plain load and an atomic store suffice;
+ * waiters in other threads read it atomically.  Only the last request
+ * leaving can end a wait, so only that one kicks.
+ */
 void bdrv_inc_in_flight(BlockDriverState *bs)
 {
-    qatomic_inc(&bs->in_flight);
+    qatomic_set(&bs->in_flight, bs->in_flight + 1);
 }
 
 void bdrv_dec_in_flight(BlockDriverState *bs)
 {
-    qatomic_dec(&bs->in_flight);
-    aio_wait_kick();
+    unsigned left = bs->in_flight - 1;
+
+    qatomic_set(&bs->in_flight, left);
+    if (left == 0) {
+        aio_wait_kick();
+    }
 }
 
 void coroutine_fn bdrv_drain_gate(BlockDriverState *bs)

@@ -39,6 +39,7 @@ BlockDriverState *bdrv_new(const char *device_name)
     bs->request_alignment = BDRV_SECTOR_SIZE;
     bs->buffer_alignment = BDRV_SECTOR_SIZE;
     bs->enable_write_cache = 1;
+    bs->account_latency = true;
     QLIST_INIT(&bs->tracked_requests);
     QLIST_INIT(&bs->dirty_bitmaps);
     qemu_co_queue_init(&bs->drain_gate);
@@ -282,6 +283,7 @@ static int open_format(BlockDriverState *bs, const char *filename,
     GHashTable *file_opts = bdrv_options_take_prefixed(options, "file.");
     int ret;
 
+    bdrv_set_account_latency(file, false);
     ret = open_protocol(file, filename, file_opts, flags, NULL, errp);
     g_hash_table_unref(file_opts);
     if (ret < 0) {
@@ -373,6 +375,7 @@ int bdrv_open_backing_file(BlockDriverState *bs, Error **errp)
     flags = bs->open_flags & ~(BDRV_O_RDWR | BDRV_O_SNAPSHOT |
                                BDRV_O_COPY_ON_READ);
     backing = bdrv_new("");
+    bdrv_set_account_latency(backing, false);
     bdrv_set_aio_context(backing, bs->aio_context);
     ret = bdrv_open(backing, path, flags, fmt, errp);
     if (ret < 0) {

@@ -549,6 +549,18 @@ static void test_dirty_and_stats(void)
     g_assert_cmpuint(st.nr_bytes[BDRV_ACCT_WRITE], ==, 1000 + 4096 + 512);
     g_assert_cmpuint(st.nr_ops[BDRV_ACCT_READ], ==, 1);
     g_assert_cmpuint(st.wr_highest_offset, ==, 65536 + 512);
+    /* the user's node times requests; the protocol node below only counts */
+    g_assert_cmpuint(st.total_time_ns[BDRV_ACCT_READ], >, 0);
+    bdrv_get_stats(bs->file, &st);
+    g_assert_cmpuint(st.nr_ops[BDRV_ACCT_WRITE], >=, 3);
+    g_assert_cmpuint(st.total_time_ns[BDRV_ACCT_WRITE], ==, 0);
+    for (int i = 0; i < BDRV_LATENCY_BUCKETS; i++) {
+        g_assert_cmpuint(st.latency_hist[BDRV_ACCT_WRITE][i], ==, 0);
+    }
+    bdrv_set_account_latency(bs->file, true);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, buf, 512), ==, 512);
+    bdrv_get_stats(bs->file, &st);
+    g_assert_cmpuint(st.total_time_ns[BDRV_ACCT_WRITE], >, 0);
     g_assert_cmpint(bdrv_read(bs, 1 << 20, buf, 1), ==, -EIO);
     bdrv_release_dirty_bitmap(bm);
     bdrv_unref(bs);
