@@ -205,6 +205,35 @@ static void coroutine_fn request_admit(BlockDriverState *bs, int64_t bytes,
     }
 }
 
+typedef int coroutine_fn RequestBody(BlockDriverState *bs, int64_t offset,
+                                     int64_t bytes, QEMUIOVector *qiov,
+                                     BdrvRequestFlags flags);
+
+/* The outer stages reads and writes share: count the request in, admit
+ * it, run @body under the node's error policy, count it out. */
+static int coroutine_fn run_request(BlockDriverState *bs, bool is_write,
+                                    int64_t offset, int64_t bytes,
+                                    QEMUIOVector *qiov,
+                                    BdrvRequestFlags flags,
+                                    RequestBody *body)
+{
+    const char *kind = is_write ? "write" : "read";
+    int ret;
+
+    trace_bdrv_request_submit(bs, kind, offset, bytes);
+    bdrv_inc_in_flight(bs);
+    request_admit(bs, bytes, is_write);
+    do {
+        ret = body(bs, offset, bytes, qiov, flags);
+        if (ret < 0) {
+            ret = bdrv_error_policy(bs, !is_write, ret);
+        }
+    } while (ret == BDRV_ERROR_RETRY);
+    bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, kind, ret);
+    return ret;
+}
+
 int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
                                 int64_t bytes, QEMUIOVector *qiov,
                                 BdrvRequestFlags flags)
@@ -214,21 +243,10 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
-    trace_bdrv_request_submit(bs, "read", offset, bytes);
-    bdrv_inc_in_flight(bs);
-    request_admit(bs, bytes, false);
     if (bs->copy_on_read) {
         flags |= BDRV_REQ_COPY_ON_READ;
     }
-    do {
-        ret = do_preadv(bs, offset, bytes, qiov, flags);
-        if (ret < 0) {
-            ret = bdrv_error_policy(bs, true, ret);
-        }
-    } while (ret == BDRV_ERROR_RETRY);
-    bdrv_dec_in_flight(bs);
-    trace_bdrv_request_complete(bs, "read", ret);
-    return ret;
+    return run_request(bs, false, offset, bytes, qiov, flags, do_preadv);
 }
 
 /* ---- writes ---------------------------------------------------------- */
@@ -346,18 +364,7 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (bs->read_only) {
         return -EACCES;
     }
-    trace_bdrv_request_submit(bs, "write", offset, bytes);
-    bdrv_inc_in_flight(bs);
-    request_admit(bs, bytes, true);
-    do {
-        ret = do_pwritev(bs, offset, bytes, qiov, flags);
-        if (ret < 0) {
-            ret = bdrv_error_policy(bs, false, ret);
-        }
-    } while (ret == BDRV_ERROR_RETRY);
-    bdrv_dec_in_flight(bs);
-    trace_bdrv_request_complete(bs, "write", ret);
-    return ret;
+    return run_request(bs, true, offset, bytes, qiov, flags, do_pwritev);
 }
 
 int coroutine_fn bdrv_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,

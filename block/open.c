@@ -213,6 +213,29 @@ static int call_driver_open(BlockDriverState *bs, BlockDriver *drv,
     return 0;
 }
 
+/* Run the driver's open with @options in place, then learn the size.
+ * On failure the node is left without a medium. */
+static int open_with_driver(BlockDriverState *bs, BlockDriver *drv,
+                            const char *filename, GHashTable *options,
+                            int flags, Error **errp)
+{
+    int ret;
+
+    bs->options = options;
+    ret = call_driver_open(bs, drv, filename, flags, errp);
+    bs->options = NULL;
+    if (ret < 0) {
+        return ret;
+    }
+    ret = bdrv_refresh_total_sectors(bs, bs->total_sectors);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "could not get the size of '%s'",
+                         filename);
+        bdrv_close(bs);
+    }
+    return ret;
+}
+
 /* Alignment and sizes a format node inherits from its protocol node. */
 static void inherit_from_file(BlockDriverState *bs)
 {
@@ -229,7 +252,6 @@ static int open_protocol(BlockDriverState *bs, const char *filename,
                          GHashTable *options, int flags, BlockDriver *drv,
                          Error **errp)
 {
-    int ret;
 
     if (!drv) {
         drv = bdrv_find_protocol(filename, errp);
@@ -237,19 +259,7 @@ static int open_protocol(BlockDriverState *bs, const char *filename,
             return -ENOENT;
         }
     }
-    bs->options = options;
-    ret = call_driver_open(bs, drv, filename, flags, errp);
-    bs->options = NULL;
-    if (ret < 0) {
-        return ret;
-    }
-    ret = bdrv_refresh_total_sectors(bs, bs->total_sectors);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "could not get the size of '%s'",
-                         filename);
-        bdrv_close(bs);
-    }
-    return ret;
+    return open_with_driver(bs, drv, filename, options, flags, errp);
 }
 
 static BlockDriver *probe_image(BlockDriverState *file, const char *filename,
@@ -300,19 +310,11 @@ static int open_format(BlockDriverState *bs, const char *filename,
     bs->file = file;
     file->growable = 1;     /* formats may append to their file */
     inherit_from_file(bs);
-    bs->options = options;
-    ret = call_driver_open(bs, drv, filename, flags, errp);
-    bs->options = NULL;
-    if (ret < 0) {
+    ret = open_with_driver(bs, drv, filename, options, flags, errp);
+    if (ret < 0 && bs->file) {
+        /* the driver failed before the node was complete */
         bs->file = NULL;
         bdrv_unref(file);
-        return ret;
-    }
-    ret = bdrv_refresh_total_sectors(bs, bs->total_sectors);
-    if (ret < 0) {
-        error_setg_errno(errp, -ret, "could not get the size of '%s'",
-                         filename);
-        bdrv_close(bs);
     }
     return ret;
 }
