@@ -252,7 +252,6 @@ static int open_protocol(BlockDriverState *bs, const char *filename,
                          GHashTable *options, int flags, BlockDriver *drv,
                          Error **errp)
 {
-
     if (!drv) {
         drv = bdrv_find_protocol(filename, errp);
         if (!drv) {
