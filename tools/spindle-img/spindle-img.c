@@ -136,6 +136,7 @@ int main(int argc, char **argv)
     const char *cmd;
 
     tool_init("spindle-img");
+    opterr = 0;     /* subcommands print their own one-line errors */
     if (argc < 2) {
         img_error("Not enough arguments; try 'spindle-img --help'");
         return EXIT_FAILURE;

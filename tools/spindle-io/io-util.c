@@ -111,7 +111,7 @@ bool io_verify_pattern(const uint8_t *buf, int pattern, int64_t offset,
 void io_getopt_reset(void)
 {
     optind = 0;     /* glibc: 0 also resets its internal state */
-    opterr = 1;
+    opterr = 0;     /* commands print their own one-line error */
 }
 
 typedef struct IOReq {

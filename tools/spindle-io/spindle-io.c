@@ -109,6 +109,7 @@ static void parse_args(int argc, char **argv, IOState *s, GPtrArray *cmds)
     int c;
 
     s->spec.flags = BDRV_O_RDWR;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "+c:f:rnt:i:UhV", long_opts,
                             NULL)) != -1) {
         switch (c) {
@@ -123,7 +124,8 @@ static void parse_args(int argc, char **argv, IOState *s, GPtrArray *cmds)
         case 'h': usage(stdout); exit(EXIT_SUCCESS);
         case 'V': printf("spindle-io version 0.1.0\n"); exit(EXIT_SUCCESS);
         default:
-            fprintf(stderr, "Try 'spindle-io --help' for more information\n");
+            fprintf(stderr, "spindle-io: invalid option -- '%s'; try "
+                    "'spindle-io --help'\n", argv[optind - 1]);
             exit(EXIT_FAILURE);
         }
     }
