@@ -10,7 +10,7 @@ BUILD_BENCH ?= build-bench
 BUILD_PKGS := gcc meson ninja-build pkg-config libglib2.0-dev liburing-dev \
               libgnutls28-dev
 TEST_PKGS  := socat gnutls-bin python3-websockets python3 \
-              libunistring-dev iproute2
+              libunistring-dev iproute2 qemu-utils
 BENCH_PKGS := libuv1-dev
 
 .PHONY: all build run check check-plain check-asan check-tsan bench deps \

@@ -18,8 +18,18 @@
  * process (-b 65536) between two listening UNIX sockets.  It is skipped
  * when socat is not installed.
  *
- * Not measured: TLS.  Key invariant: every batch checks that exactly
- * n * size bytes arrived, so nothing is skipped.
+ * The TLS rows run the same transfer through QIOChannelTLS on both ends
+ * of a UNIX socketpair, with a priority string that allows one cipher
+ * (AES-128-GCM over TLS 1.3, or AES-256-GCM over TLS 1.2) and PSK
+ * credentials made at start-up.
+ * The limit is two bare GnuTLS sessions on the same kind of fds, with
+ * the same priority and key, moving data with gnutls_record_send/recv
+ * loops: the cost of TLS itself, without our channel and session layers.
+ * Handshakes happen before timing.  (Why not gnutls-serv/gnutls-cli:
+ * see BENCHMARKS.md.)
+ *
+ * Key invariant: every batch checks that exactly n * size bytes arrived,
+ * so nothing is skipped.
  *
  * Each measurement prints two rows: the harness row (ns per message,
  * ratio = limit / ours) and a MB/s row derived from it, whose ratio is
@@ -32,7 +42,9 @@
 #include "qapi/error.h"
 #include "io/channel.h"
 #include "io/channel-socket.h"
+#include "io/channel-tls.h"
 #include "bench.h"
+#include <gnutls/gnutls.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -46,6 +58,8 @@ typedef struct Conn {
     QIOChannel *rioc;       /* NULL for the plain-fd contender */
     QIOChannel *wioc;
     bool msg;               /* plain fds through sendmsg/recvmsg */
+    gnutls_session_t rsess; /* bare GnuTLS sessions over rfd/wfd, or NULL */
+    gnutls_session_t wsess;
     size_t size;
     char *wbuf;
     char *rbuf;
@@ -113,6 +127,46 @@ static void plain_read(int fd, bool msg, char *buf, size_t len)
     }
 }
 
+/* The bare-GnuTLS limit: whole messages through record send/recv. */
+static void die_tls(const char *what, int ret)
+{
+    fprintf(stderr, "bench-channel: %s: %s\n", what, gnutls_strerror(ret));
+    exit(1);
+}
+
+static void tls_write(gnutls_session_t s, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t r = gnutls_record_send(s, buf, len);
+
+        if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
+            continue;
+        }
+        if (r < 0) {
+            die_tls("gnutls_record_send", r);
+        }
+        buf += r;
+        len -= r;
+    }
+}
+
+static void tls_read(gnutls_session_t s, char *buf, size_t len)
+{
+    while (len) {
+        ssize_t r = gnutls_record_recv(s, buf, len);
+
+        if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
+            continue;
+        }
+        if (r <= 0) {
+            die_tls("gnutls_record_recv",
+                    r ? r : GNUTLS_E_PREMATURE_TERMINATION);
+        }
+        buf += r;
+        len -= r;
+    }
+}
+
 static void *writer_thread(void *opaque)
 {
     Conn *c = opaque;
@@ -120,7 +174,9 @@ static void *writer_thread(void *opaque)
     Error *err = NULL;
 
     for (uint64_t i = 0; i < c->n; i++) {
-        if (!c->wioc) {
+        if (c->wsess) {
+            tls_write(c->wsess, c->wbuf, c->size);
+        } else if (!c->wioc) {
             plain_write(c->wfd, c->msg, c->wbuf, c->size);
         } else if (qio_channel_writev_all(c->wioc, &iov, 1, &err) < 0) {
             die_err(err);
@@ -142,7 +198,9 @@ static uint64_t transfer(void *opaque, uint64_t n)
     qemu_thread_create(&th, "bench-writer", writer_thread, c,
                        QEMU_THREAD_JOINABLE);
     for (uint64_t i = 0; i < n; i++) {
-        if (!c->rioc) {
+        if (c->rsess) {
+            tls_read(c->rsess, c->rbuf, c->size);
+        } else if (!c->rioc) {
             plain_read(c->rfd, c->msg, c->rbuf, c->size);
         } else if (qio_channel_readv_all(c->rioc, &iov, 1, &err) < 0) {
             die_err(err);
@@ -250,6 +308,31 @@ static double mb_s(size_t size, double ns_op)
     return ns_op > 0 ? (double)size * 1000.0 / ns_op : 0;
 }
 
+/*
+ * Measure @impls (ours first, the limit second) on messages of @size
+ * bytes and print the harness row "ROW msg", then "ROW MB/s" with the
+ * ratio ours / limit.
+ */
+static void compare_mb_s(const char *row, size_t size, BenchImpl *impls,
+                         int n)
+{
+    char name[64];
+    double ours, limit;
+
+    snprintf(name, sizeof(name), "%s msg", row);
+    bench_compare(name, impls, n);
+    ours = mb_s(size, impls[0].ns_op);
+    limit = mb_s(size, impls[1].ns_op);
+    snprintf(name, sizeof(name), "%s MB/s", row);
+    printf("%-30s spindle %.0f MB/s | %s %.0f MB/s (ours/limit %.2f)", name,
+           ours, impls[1].label, limit, limit > 0 ? ours / limit : 0);
+    for (int i = 2; i < n; i++) {
+        printf(" | %s %.0f MB/s", impls[i].label, mb_s(size, impls[i].ns_op));
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
 static void run(const char *kind, bool tcp, size_t size)
 {
     Conn ours, limit, msg;
@@ -259,22 +342,13 @@ static void run(const char *kind, bool tcp, size_t size)
         { .label = "write/read", .fn = transfer, .opaque = &limit },
         { .label = "sendmsg/recvmsg", .fn = transfer, .opaque = &msg },
     };
-    char name[64];
-    double a, b, m;
+    char row[64];
 
     conn_open(&ours, tcp, CHANNEL, size);
     conn_open(&limit, tcp, PLAIN_RW, size);
     conn_open(&msg, tcp, PLAIN_MSG, size);
-    snprintf(name, sizeof(name), "channel %s %zuK msg", kind, size / 1024);
-    bench_compare(name, impls, 3);
-    a = mb_s(size, impls[0].ns_op);
-    b = mb_s(size, impls[1].ns_op);
-    m = mb_s(size, impls[2].ns_op);
-    snprintf(name, sizeof(name), "channel %s %zuK MB/s", kind, size / 1024);
-    printf("%-30s spindle %.0f MB/s | write/read %.0f MB/s "
-           "(ours/limit %.2f) | sendmsg/recvmsg %.0f MB/s\n",
-           name, a, b, b > 0 ? a / b : 0, m);
-    fflush(stdout);
+    snprintf(row, sizeof(row), "channel %s %zuK", kind, size / 1024);
+    compare_mb_s(row, size, impls, 3);
     conn_close(&ours);
     conn_close(&limit);
     conn_close(&msg);
@@ -439,6 +513,225 @@ static void run_relay(size_t size)
     g_free(dir);
 }
 
+/* ---- TLS ---------------------------------------------------------------- */
+
+#define PSK_USER "bench"
+
+static char *psk_dir;           /* holds keys.psk: PSK_USER:psk_hex */
+static char psk_hex[65];
+
+static void psk_cleanup(void)
+{
+    g_autofree char *path = g_build_filename(psk_dir, "keys.psk", NULL);
+
+    unlink(path);
+    rmdir(psk_dir);
+    g_free(psk_dir);
+}
+
+/* A fresh random key in a temporary keys.psk, removed at exit. */
+static void psk_setup(void)
+{
+    g_autofree char *line = NULL;
+    g_autofree char *path = NULL;
+
+    psk_dir = g_dir_make_tmp("bench-channel-psk-XXXXXX", NULL);
+    if (!psk_dir) {
+        die("mkdtemp");
+    }
+    atexit(psk_cleanup);
+    for (int i = 0; i < 32; i++) {
+        snprintf(psk_hex + 2 * i, 3, "%02x", g_random_int_range(0, 256));
+    }
+    line = g_strdup_printf("%s:%s\n", PSK_USER, psk_hex);
+    path = g_build_filename(psk_dir, "keys.psk", NULL);
+    if (!g_file_set_contents(path, line, -1, NULL)) {
+        die("write keys.psk");
+    }
+}
+
+/* One side's handshake, run on a thread of its own while the other runs. */
+typedef struct Handshake {
+    QIOChannelTLS *tioc;        /* ours, or NULL */
+    gnutls_session_t sess;      /* the bare session, or NULL */
+    bool done;
+    Error *err;
+} Handshake;
+
+static void handshake_done(QIOTask *task, gpointer opaque)
+{
+    Handshake *hs = opaque;
+
+    qio_task_propagate_error(task, &hs->err);
+    hs->done = true;
+}
+
+static void *handshake_thread(void *opaque)
+{
+    Handshake *hs = opaque;
+    GMainContext *ctx;
+    int ret;
+
+    if (hs->sess) {
+        do {
+            ret = gnutls_handshake(hs->sess);
+        } while (ret < 0 && !gnutls_error_is_fatal(ret));
+        if (ret < 0) {
+            die_tls("gnutls_handshake", ret);
+        }
+        return NULL;
+    }
+    /* Blocking master: the handshake completes inside the call. */
+    ctx = g_main_context_new();
+    qio_channel_tls_handshake(hs->tioc, handshake_done, hs, NULL, ctx);
+    while (!hs->done) {
+        g_main_context_iteration(ctx, TRUE);
+    }
+    g_main_context_unref(ctx);
+    if (hs->err) {
+        die_err(hs->err);
+    }
+    return NULL;
+}
+
+static void handshake_pair(Handshake *server, Handshake *client)
+{
+    QemuThread th;
+
+    qemu_thread_create(&th, "bench-handshake", handshake_thread, server,
+                       QEMU_THREAD_JOINABLE);
+    handshake_thread(client);
+    qemu_thread_join(&th);
+}
+
+/* Ours: QIOChannelTLS over QIOChannelSocket on both fds. */
+static void tls_open_ours(Conn *c, const char *prio, int key_bytes)
+{
+    Error *err = NULL;
+    QCryptoTLSCreds *screds, *ccreds;
+    QIOChannel *rsock = wrap(c->rfd), *wsock = wrap(c->wfd);
+    QIOChannelTLS *server, *client;
+    Handshake hs_s = { 0 }, hs_c = { 0 };
+    int key_size;
+
+    screds = qcrypto_tls_creds_psk_new(QCRYPTO_TLS_CREDS_ENDPOINT_SERVER,
+                                       psk_dir, NULL, prio, &err);
+    ccreds = screds ? qcrypto_tls_creds_psk_new(
+                          QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT, psk_dir,
+                          PSK_USER, prio, &err) : NULL;
+    server = ccreds ? qio_channel_tls_new_server(rsock, screds, NULL, &err)
+                    : NULL;
+    client = server ? qio_channel_tls_new_client(wsock, ccreds, NULL, &err)
+                    : NULL;
+    if (!client) {
+        die_err(err);
+    }
+    hs_s.tioc = server;
+    hs_c.tioc = client;
+    handshake_pair(&hs_s, &hs_c);
+    key_size = qcrypto_tls_session_get_key_size(client->session, &err);
+    if (key_size < 0) {
+        die_err(err);
+    }
+    bench_expect("our TLS key bytes", key_size, key_bytes);
+    c->rioc = QIO_CHANNEL(server);
+    c->wioc = QIO_CHANNEL(client);
+    object_unref(OBJECT(rsock));        /* the TLS channels hold them */
+    object_unref(OBJECT(wsock));
+    qcrypto_tls_creds_unref(screds);
+    qcrypto_tls_creds_unref(ccreds);
+}
+
+static gnutls_session_t bare_session(int fd, bool server, const char *prio,
+                                     void **cred)
+{
+    g_autofree char *full = g_strdup_printf("%s:+ECDHE-PSK:+DHE-PSK:+PSK",
+                                            prio);
+    g_autofree char *path = g_build_filename(psk_dir, "keys.psk", NULL);
+    gnutls_datum_t key = { (unsigned char *)psk_hex, strlen(psk_hex) };
+    gnutls_session_t s;
+    int ret;
+
+    ret = gnutls_init(&s, server ? GNUTLS_SERVER : GNUTLS_CLIENT);
+    if (ret == 0) {
+        ret = gnutls_priority_set_direct(s, full, NULL);
+    }
+    if (ret == 0 && server) {
+        gnutls_psk_server_credentials_t sc;
+
+        ret = gnutls_psk_allocate_server_credentials(&sc);
+        if (ret == 0) {
+            *cred = sc;
+            ret = gnutls_psk_set_server_credentials_file(sc, path);
+        }
+        if (ret == 0) {
+            ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, sc);
+        }
+    } else if (ret == 0) {
+        gnutls_psk_client_credentials_t cc;
+
+        ret = gnutls_psk_allocate_client_credentials(&cc);
+        if (ret == 0) {
+            *cred = cc;
+            ret = gnutls_psk_set_client_credentials(cc, PSK_USER, &key,
+                                                    GNUTLS_PSK_KEY_HEX);
+        }
+        if (ret == 0) {
+            ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, cc);
+        }
+    }
+    if (ret < 0) {
+        die_tls("bare GnuTLS session", ret);
+    }
+    gnutls_transport_set_int(s, fd);
+    return s;
+}
+
+/* The limit: bare GnuTLS sessions on the plain fds. */
+static void tls_open_bare(Conn *c, const char *prio, int cipher,
+                          void *creds[2])
+{
+    Handshake hs_s = { 0 }, hs_c = { 0 };
+
+    c->rsess = bare_session(c->rfd, true, prio, &creds[0]);
+    c->wsess = bare_session(c->wfd, false, prio, &creds[1]);
+    hs_s.sess = c->rsess;
+    hs_c.sess = c->wsess;
+    handshake_pair(&hs_s, &hs_c);
+    bench_expect("bare GnuTLS cipher", gnutls_cipher_get(c->wsess), cipher);
+}
+
+static void tls_close_bare(Conn *c, void *creds[2])
+{
+    gnutls_deinit(c->rsess);
+    gnutls_deinit(c->wsess);
+    gnutls_psk_free_server_credentials(creds[0]);
+    gnutls_psk_free_client_credentials(creds[1]);
+    c->rsess = c->wsess = NULL;
+    conn_close(c);
+}
+
+static void run_tls(const char *cipher_name, const char *prio, int cipher,
+                    int key_bytes, size_t size)
+{
+    Conn ours, limit;
+    void *creds[2] = { NULL, NULL };
+    BenchImpl impls[2] = {
+        { .label = "spindle QIOChannelTLS", .fn = transfer, .opaque = &ours },
+        { .label = "bare GnuTLS records", .fn = transfer, .opaque = &limit },
+    };
+    char row[64];
+
+    conn_open(&ours, false, PLAIN_RW, size);
+    tls_open_ours(&ours, prio, key_bytes);
+    conn_open(&limit, false, PLAIN_RW, size);
+    tls_open_bare(&limit, prio, cipher, creds);
+    snprintf(row, sizeof(row), "tls %s %zuK", cipher_name, size / 1024);
+    compare_mb_s(row, size, impls, 2);
+    conn_close(&ours);
+    tls_close_bare(&limit, creds);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -448,5 +741,12 @@ int main(void)
     run("tcp", true, 64 * 1024);
     run("tcp", true, 4 * 1024);
     run_relay(64 * 1024);
+    psk_setup();
+    run_tls("aes-128-gcm", "NORMAL:-CIPHER-ALL:+AES-128-GCM",
+            GNUTLS_CIPHER_AES_128_GCM, 16, 64 * 1024);
+    /* TLS 1.2: a TLS 1.3 PSK is tied to SHA-256, AES-256-GCM to SHA-384. */
+    run_tls("aes-256-gcm/1.2",
+            "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM",
+            GNUTLS_CIPHER_AES_256_GCM, 32, 64 * 1024);
     return 0;
 }

@@ -17,6 +17,7 @@ int bdrv_create(BlockDriver *drv, const char *filename,
                    drv->format_name);
         return -ENOTSUP;
     }
+    bdrv_discard_driver_error();
     ret = drv->bdrv_create(filename, options);
     if (ret < 0) {
         bdrv_take_driver_error(errp, ret, "could not create '%s'", filename);

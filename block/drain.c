@@ -19,16 +19,27 @@
 #include "qemu/osdep.h"
 #include "block/aio-wait.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
+/*
+ * Only the node's home thread changes in_flight (every request and
+ * completion runs there), so a plain load and an atomic store suffice;
+ * waiters in other threads read it atomically.  Only the last request
+ * leaving can end a wait, so only that one kicks.
+ */
 void bdrv_inc_in_flight(BlockDriverState *bs)
 {
-    qatomic_inc(&bs->in_flight);
+    qatomic_set(&bs->in_flight, bs->in_flight + 1);
 }
 
 void bdrv_dec_in_flight(BlockDriverState *bs)
 {
-    qatomic_dec(&bs->in_flight);
-    aio_wait_kick();
+    unsigned left = bs->in_flight - 1;
+
+    qatomic_set(&bs->in_flight, left);
+    if (left == 0) {
+        aio_wait_kick();
+    }
 }
 
 void coroutine_fn bdrv_drain_gate(BlockDriverState *bs)
@@ -85,6 +96,7 @@ void bdrv_drained_begin(BlockDriverState *bs)
         drain_in_bh(bs, true);
         return;
     }
+    trace_bdrv_drained_begin(bs);
     qatomic_inc(&bs->quiesce_counter);
     poll_until_idle(bs);
 }
@@ -92,6 +104,7 @@ void bdrv_drained_begin(BlockDriverState *bs)
 void bdrv_drained_end(BlockDriverState *bs)
 {
     assert(bs->quiesce_counter > 0);
+    trace_bdrv_drained_end(bs);
     if (qatomic_fetch_dec(&bs->quiesce_counter) == 1) {
         qemu_co_queue_restart_all(&bs->drain_gate);
     }

@@ -10,5 +10,8 @@ BlockDriver *const bdrv_builtin_drivers[] = {
     &bdrv_null_co,
     &bdrv_null_aio,
     &bdrv_raw,
+    &bdrv_file,
+    &bdrv_host_device,
+    &bdrv_blkdebug,
     NULL,
 };

@@ -18,6 +18,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
 void bdrv_set_on_error(BlockDriverState *bs, BlockErrorAction on_read_error,
                        BlockErrorAction on_write_error)
@@ -63,6 +64,7 @@ BlockDeviceIoStatus bdrv_iostatus(const BlockDriverState *bs)
 
 void bdrv_resume_stopped(BlockDriverState *bs)
 {
+    trace_bdrv_error_resume(bs);
     qemu_co_queue_restart_all(&bs->stopped_reqs);
 }
 
@@ -110,6 +112,7 @@ int coroutine_fn bdrv_error_policy(BlockDriverState *bs, bool is_read,
         /* fall through */
     case BLOCK_ERR_STOP_ANY:
         set_iostatus(bs, ret);
+        trace_bdrv_error_stop(bs, is_read, ret);
         stop_request(bs);
         return BDRV_ERROR_RETRY;
     case BLOCK_ERR_REPORT:

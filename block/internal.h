@@ -33,6 +33,15 @@ BlockDriverState *bdrv_all_next(BlockDriverState *bs);
 void bdrv_take_driver_error(Error **errp, int ret, const char *fmt, ...)
     QEMU_PRINTF(3, 4);
 
+/* Remove the options whose keys start with @prefix from @options (may be
+ * NULL) and return them in a new table, keys without the prefix (open.c).
+ * Drivers that open children of their own use it on bs->options. */
+GHashTable *bdrv_options_take_prefixed(GHashTable *options,
+                                       const char *prefix);
+
+/* Drop a driver message nobody will take (calls without an Error). */
+void bdrv_discard_driver_error(void);
+
 /* Free the node's memory (refcount reached zero; already closed). */
 void bdrv_free(BlockDriverState *bs);
 
@@ -49,5 +58,12 @@ void coroutine_fn tracked_request_wait_serialising(BdrvTrackedRequest *req);
 
 /* Flush the driver's own layer (not the nodes below) (io-driver.c). */
 int coroutine_fn bdrv_driver_flush(BlockDriverState *bs);
+
+/* Sectors to bytes without undefined behaviour for the negative or huge
+ * values callers may pass; the request path then rejects them. */
+static inline int64_t sectors_to_offset(int64_t sectors)
+{
+    return (int64_t)((uint64_t)sectors << BDRV_SECTOR_BITS);
+}
 
 #endif /* BLOCK_INTERNAL_H */

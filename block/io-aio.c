@@ -7,7 +7,8 @@
  * finished after the submitting call returned, from a bottom half when it
  * finished before (a callback must never run inside the call that
  * submitted it).  The request counts as in flight until its callback has
- * run, so a drain also waits for callbacks.
+ * run, so a drain also waits for callbacks -- except while the error
+ * policy holds it stopped.
  *
  * Cancellation waits for the request to stop and then suppresses the
  * callback; a request cannot be pulled back once the driver has it.
@@ -106,6 +107,8 @@ static void coroutine_fn aiocb_entry(void *opaque)
         acb->ret = run_ioctl(acb);
         break;
     }
+    /* In flight again until the callback has run (see aiocb_start). */
+    bdrv_inc_in_flight(bs);
     acb->done = true;
     if (!acb->submitting) {
         aiocb_complete(acb);
@@ -135,7 +138,14 @@ static BlockDriverAIOCB *aiocb_start(BlockAIOCBCoroutine *acb)
     BlockDriverState *bs = acb->common.bs;
     AioContext *ctx = bdrv_get_aio_context(bs);
 
-    bdrv_inc_in_flight(bs);
+    /*
+     * Not counted in flight here: the request path counts itself from its
+     * first step, which runs before the coroutine first yields, and
+     * aiocb_entry counts the request again from its end to the callback.
+     * A count held across the whole request would keep a request stopped
+     * by the error policy (which stops counting itself) in flight, and
+     * every drain of the node would hang until the user resumed it.
+     */
     qemu_aio_coroutine_enter(ctx, qemu_coroutine_create(aiocb_entry, acb));
     acb->submitting = false;
     if (acb->done) {
@@ -158,8 +168,8 @@ static BlockDriverAIOCB *aio_rw(BlockDriverState *bs, int64_t sector_num,
                                 BlockDriverCompletionFunc *cb, void *opaque,
                                 AioKind kind)
 {
-    return aiocb_submit(bs, kind, sector_num << BDRV_SECTOR_BITS,
-                        (int64_t)nb_sectors << BDRV_SECTOR_BITS, qiov, cb,
+    return aiocb_submit(bs, kind, sectors_to_offset(sector_num),
+                        sectors_to_offset(nb_sectors), qiov, cb,
                         opaque);
 }
 

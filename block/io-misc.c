@@ -157,8 +157,8 @@ int bdrv_flush_all(void)
 int bdrv_discard(BlockDriverState *bs, int64_t sector_num, int nb_sectors)
 {
     SimpleCo s = { .bs = bs, .discard = true,
-                   .offset = sector_num << BDRV_SECTOR_BITS,
-                   .bytes = (int64_t)nb_sectors << BDRV_SECTOR_BITS };
+                   .offset = sectors_to_offset(sector_num),
+                   .bytes = sectors_to_offset(nb_sectors) };
 
     if (sector_num < 0 || nb_sectors < 0) {
         return -EIO;
@@ -227,6 +227,7 @@ int bdrv_truncate(BlockDriverState *bs, int64_t offset)
     }
     bdrv_drain(bs);
     ret = drv->bdrv_truncate(bs, offset);
+    bdrv_discard_driver_error();
     if (ret == 0) {
         ret = bdrv_refresh_total_sectors(bs, DIV_ROUND_UP(offset,
                                                          BDRV_SECTOR_SIZE));

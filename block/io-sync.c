@@ -87,15 +87,15 @@ static int prw_buf(BlockDriverState *bs, int64_t offset, void *buf,
 int bdrv_read(BlockDriverState *bs, int64_t sector_num, uint8_t *buf,
               int nb_sectors)
 {
-    return prw_buf(bs, sector_num << BDRV_SECTOR_BITS, buf,
-                   (int64_t)nb_sectors << BDRV_SECTOR_BITS, false);
+    return prw_buf(bs, sectors_to_offset(sector_num), buf,
+                   sectors_to_offset(nb_sectors), false);
 }
 
 int bdrv_write(BlockDriverState *bs, int64_t sector_num, const uint8_t *buf,
                int nb_sectors)
 {
-    return prw_buf(bs, sector_num << BDRV_SECTOR_BITS, (void *)buf,
-                   (int64_t)nb_sectors << BDRV_SECTOR_BITS, true);
+    return prw_buf(bs, sectors_to_offset(sector_num), (void *)buf,
+                   sectors_to_offset(nb_sectors), true);
 }
 
 int bdrv_pread(BlockDriverState *bs, int64_t offset, void *buf, int count)
@@ -127,8 +127,8 @@ int bdrv_pwrite_sync(BlockDriverState *bs, int64_t offset, const void *buf,
 int bdrv_write_zeroes(BlockDriverState *bs, int64_t sector_num,
                       int nb_sectors)
 {
-    return prw(bs, sector_num << BDRV_SECTOR_BITS,
-               (int64_t)nb_sectors << BDRV_SECTOR_BITS, NULL, true,
+    return prw(bs, sectors_to_offset(sector_num),
+               sectors_to_offset(nb_sectors), NULL, true,
                BDRV_REQ_ZERO_WRITE);
 }
 
@@ -141,8 +141,8 @@ static int sectors_to_bytes(int64_t sector_num, int nb_sectors,
         sector_num > INT64_MAX >> BDRV_SECTOR_BITS) {
         return -EIO;
     }
-    *offset = sector_num << BDRV_SECTOR_BITS;
-    *bytes = (int64_t)nb_sectors << BDRV_SECTOR_BITS;
+    *offset = sectors_to_offset(sector_num);
+    *bytes = sectors_to_offset(nb_sectors);
     return 0;
 }
 

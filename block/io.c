@@ -23,16 +23,33 @@
  */
 #include "qemu/osdep.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
 /* Granularity of copy-on-read when the format has no cluster size. */
 #define COR_DEFAULT_CLUSTER  (64 * 1024)
+
+/* Request timing for the statistics, only on nodes that keep latency. */
+static inline int64_t acct_start(BlockDriverState *bs)
+{
+    return bs->account_latency ? bdrv_acct_clock_ns() : 0;
+}
+
+static inline void acct_done(BlockDriverState *bs, enum BlockAcctType type,
+                             int64_t bytes, int64_t start_ns, int ret)
+{
+    int64_t latency = bs->account_latency ? bdrv_acct_clock_ns() - start_ns
+                                          : BDRV_ACCT_NO_LATENCY;
+
+    bdrv_acct_record(bs, type, bytes, latency, ret);
+}
 
 static int check_request(BlockDriverState *bs, int64_t offset, int64_t bytes)
 {
     if (!bs->drv) {
         return -ENOMEDIUM;
     }
-    if (offset < 0 || bytes < 0 || bytes > BDRV_REQUEST_MAX_BYTES) {
+    if (offset < 0 || bytes < 0 || bytes > BDRV_REQUEST_MAX_BYTES ||
+        offset > INT64_MAX - bytes) {
         return -EIO;
     }
     if (!bs->growable &&
@@ -161,7 +178,7 @@ static int coroutine_fn do_preadv(BlockDriverState *bs, int64_t offset,
 {
     int64_t align = bs->request_alignment;
     BdrvTrackedRequest req;
-    int64_t start_ns = bdrv_acct_clock_ns();
+    int64_t start_ns = acct_start(bs);
     int ret;
 
     tracked_request_begin(&req, bs, offset, bytes, false);
@@ -172,8 +189,7 @@ static int coroutine_fn do_preadv(BlockDriverState *bs, int64_t offset,
         ret = padded_preadv(bs, &req, offset, bytes, qiov, flags, align);
     }
     tracked_request_end(&req);
-    bdrv_acct_record(bs, BDRV_ACCT_READ, bytes,
-                     bdrv_acct_clock_ns() - start_ns, ret);
+    acct_done(bs, BDRV_ACCT_READ, bytes, start_ns, ret);
     return ret;
 }
 
@@ -198,6 +214,7 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
     if (ret < 0) {
         return ret;
     }
+    trace_bdrv_request_submit(bs, "read", offset, bytes);
     bdrv_inc_in_flight(bs);
     request_admit(bs, bytes, false);
     if (bs->copy_on_read) {
@@ -210,6 +227,7 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
         }
     } while (ret == BDRV_ERROR_RETRY);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "read", ret);
     return ret;
 }
 
@@ -298,7 +316,7 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, int64_t offset,
 {
     int64_t align = bs->request_alignment;
     BdrvTrackedRequest req;
-    int64_t start_ns = bdrv_acct_clock_ns();
+    int64_t start_ns = acct_start(bs);
     int ret;
 
     tracked_request_begin(&req, bs, offset, bytes, true);
@@ -312,8 +330,7 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, int64_t offset,
         write_completed(bs, offset, bytes);
     }
     tracked_request_end(&req);
-    bdrv_acct_record(bs, BDRV_ACCT_WRITE, bytes,
-                     bdrv_acct_clock_ns() - start_ns, ret);
+    acct_done(bs, BDRV_ACCT_WRITE, bytes, start_ns, ret);
     return ret;
 }
 
@@ -329,6 +346,7 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (bs->read_only) {
         return -EACCES;
     }
+    trace_bdrv_request_submit(bs, "write", offset, bytes);
     bdrv_inc_in_flight(bs);
     request_admit(bs, bytes, true);
     do {
@@ -338,6 +356,7 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
         }
     } while (ret == BDRV_ERROR_RETRY);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "write", ret);
     return ret;
 }
 
@@ -370,9 +389,10 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
     if (end <= start) {
         return 0;
     }
+    trace_bdrv_request_submit(bs, "discard", start, end - start);
     bdrv_inc_in_flight(bs);
     bdrv_drain_gate(bs);
-    start_ns = bdrv_acct_clock_ns();
+    start_ns = acct_start(bs);
     tracked_request_begin(&req, bs, start, end - start, true);
     tracked_request_wait_serialising(&req);
     BLKDBG_EVENT(bs, BLKDBG_DISCARD);
@@ -381,9 +401,9 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
         bdrv_set_dirty(bs, start, end - start);
     }
     tracked_request_end(&req);
-    bdrv_acct_record(bs, BDRV_ACCT_DISCARD, end - start,
-                     bdrv_acct_clock_ns() - start_ns, ret);
+    acct_done(bs, BDRV_ACCT_DISCARD, end - start, start_ns, ret);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "discard", ret);
     return ret;
 }
 
@@ -397,17 +417,18 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     if (!bs || !bs->drv) {
         return 0;
     }
+    trace_bdrv_request_submit(bs, "flush", 0, 0);
     bdrv_inc_in_flight(bs);
     bdrv_drain_gate(bs);
-    start_ns = bdrv_acct_clock_ns();
+    start_ns = acct_start(bs);
     BLKDBG_EVENT(bs, BLKDBG_FLUSH);
     ret = bdrv_driver_flush(bs);
     if (ret >= 0 && bs->file) {
         ret = bdrv_co_flush(bs->file);
     }
-    bdrv_acct_record(bs, BDRV_ACCT_FLUSH, 0,
-                     bdrv_acct_clock_ns() - start_ns, ret);
+    acct_done(bs, BDRV_ACCT_FLUSH, 0, start_ns, ret);
     bdrv_dec_in_flight(bs);
+    trace_bdrv_request_complete(bs, "flush", ret);
     return ret;
 }
 

@@ -20,6 +20,7 @@
 #include "qapi/error.h"
 #include "qemu/main-loop.h"
 #include "block/internal.h"
+#include "util/trace.h"
 
 #define PROBE_BUF_SIZE   2048
 #define MAX_CHAIN_DEPTH  256
@@ -38,6 +39,7 @@ BlockDriverState *bdrv_new(const char *device_name)
     bs->request_alignment = BDRV_SECTOR_SIZE;
     bs->buffer_alignment = BDRV_SECTOR_SIZE;
     bs->enable_write_cache = 1;
+    bs->account_latency = true;
     QLIST_INIT(&bs->tracked_requests);
     QLIST_INIT(&bs->dirty_bitmaps);
     qemu_co_queue_init(&bs->drain_gate);
@@ -48,9 +50,8 @@ BlockDriverState *bdrv_new(const char *device_name)
     return bs;
 }
 
-/* Split @options into those for this node and those prefixed @prefix
- * (returned without the prefix). */
-static GHashTable *take_prefixed(GHashTable *options, const char *prefix)
+GHashTable *bdrv_options_take_prefixed(GHashTable *options,
+                                       const char *prefix)
 {
     GHashTable *sub = g_hash_table_new_full(g_str_hash, g_str_equal,
                                             g_free, g_free);
@@ -180,6 +181,7 @@ static int call_driver_open(BlockDriverState *bs, BlockDriver *drv,
 {
     int ret;
 
+    trace_bdrv_open(bs, filename, drv->format_name);
     bs->drv = drv;
     bs->opaque = g_malloc0(drv->instance_size ? drv->instance_size : 1);
     bs->open_flags = flags;
@@ -187,6 +189,7 @@ static int call_driver_open(BlockDriverState *bs, BlockDriver *drv,
     bs->enable_write_cache = !!(flags & BDRV_O_CACHE_WB);
     g_strlcpy(bs->filename, filename, sizeof(bs->filename));
 
+    bdrv_discard_driver_error();
     if (drv->bdrv_file_open) {
         ret = drv->bdrv_file_open(bs, filename, flags);
     } else if (drv->bdrv_open) {
@@ -277,9 +280,10 @@ static int open_format(BlockDriverState *bs, const char *filename,
                        Error **errp)
 {
     BlockDriverState *file = bdrv_new("");
-    GHashTable *file_opts = take_prefixed(options, "file.");
+    GHashTable *file_opts = bdrv_options_take_prefixed(options, "file.");
     int ret;
 
+    bdrv_set_account_latency(file, false);
     ret = open_protocol(file, filename, file_opts, flags, NULL, errp);
     g_hash_table_unref(file_opts);
     if (ret < 0) {
@@ -371,6 +375,7 @@ int bdrv_open_backing_file(BlockDriverState *bs, Error **errp)
     flags = bs->open_flags & ~(BDRV_O_RDWR | BDRV_O_SNAPSHOT |
                                BDRV_O_COPY_ON_READ);
     backing = bdrv_new("");
+    bdrv_set_account_latency(backing, false);
     bdrv_set_aio_context(backing, bs->aio_context);
     ret = bdrv_open(backing, path, flags, fmt, errp);
     if (ret < 0) {
@@ -387,7 +392,8 @@ static int open_node(BlockDriverState *bs, const char *filename,
                      GHashTable *options, int flags, BlockDriver *drv,
                      Error **errp)
 {
-    GHashTable *backing_opts = take_prefixed(options, "backing.");
+    GHashTable *backing_opts = bdrv_options_take_prefixed(options,
+                                                          "backing.");
     int ret;
 
     g_hash_table_unref(backing_opts); /* reserved for later use */
@@ -475,6 +481,7 @@ void bdrv_close(BlockDriverState *bs)
     if (!bs->drv) {
         return;
     }
+    trace_bdrv_close(bs);
     bdrv_drain(bs);
     bdrv_flush(bs);
     if (bs->drv->bdrv_close) {

@@ -19,11 +19,15 @@ static __thread Error *driver_error;
 
 Error **bdrv_driver_errp(void)
 {
-    if (driver_error) {
-        /* An earlier message nobody took: keep the first. */
-        return NULL;
-    }
+    /* A message nobody took is stale by now: the newest one counts. */
+    bdrv_discard_driver_error();
     return &driver_error;
+}
+
+void bdrv_discard_driver_error(void)
+{
+    error_free(driver_error);
+    driver_error = NULL;
 }
 
 void bdrv_take_driver_error(Error **errp, int ret, const char *fmt, ...)

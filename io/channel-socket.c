@@ -1,7 +1,8 @@
 /*
- * QIOChannelSocket: the channel class for sockets.  I/O is one
- * recvmsg/sendmsg per call, with SCM_RIGHTS control messages for
- * descriptor passing on UNIX sockets.  Connect, listen and datagram
+ * QIOChannelSocket: the channel class for sockets.  I/O is one system
+ * call per call: recvmsg/sendmsg with SCM_RIGHTS control messages when
+ * descriptors are passed (UNIX sockets), recv/send or readv/sendmsg
+ * otherwise.  Connect, listen and datagram
  * set-up use the blocking helpers of qemu/sockets.h, directly (_sync) or
  * from a QIOTask worker thread (_async).
  *
@@ -333,6 +334,32 @@ static void collect_fds(struct msghdr *msg, int **fds, size_t *nfds)
     }
 }
 
+/*
+ * One receive.  Without somewhere to put descriptors, recvmsg() would
+ * get no control buffer, and the kernel then drops any descriptors that
+ * arrive (as it does for read()); so plain recv()/readv() do the same
+ * job with less work per call.  recvmsg() is kept for callers that take
+ * descriptors.
+ */
+static ssize_t socket_recv(int fd, const struct iovec *iov, size_t niov,
+                           struct msghdr *msg, FdControl *control,
+                           bool want_fds)
+{
+    if (want_fds) {
+        *msg = (struct msghdr) {
+            .msg_iov = (struct iovec *)iov,
+            .msg_iovlen = MIN(niov, IOV_MAX),
+            .msg_control = control->buf,
+            .msg_controllen = sizeof(control->buf),
+        };
+        return recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+    }
+    if (niov == 1) {
+        return recv(fd, iov[0].iov_base, iov[0].iov_len, 0);
+    }
+    return readv(fd, iov, MIN(niov, IOV_MAX));
+}
+
 static ssize_t socket_readv(QIOChannel *ioc, const struct iovec *iov,
                             size_t niov, int **fds, size_t *nfds,
                             Error **errp)
@@ -346,15 +373,8 @@ static ssize_t socket_readv(QIOChannel *ioc, const struct iovec *iov,
     if (!check_open(sioc, errp)) {
         return -1;
     }
-    do {
-        msg = (struct msghdr) {
-            .msg_iov = (struct iovec *)iov,
-            .msg_iovlen = MIN(niov, IOV_MAX),
-            .msg_control = want_fds ? control.buf : NULL,
-            .msg_controllen = want_fds ? sizeof(control.buf) : 0,
-        };
-        ret = recvmsg(sioc->fd, &msg, want_fds ? MSG_CMSG_CLOEXEC : 0);
-    } while (ret < 0 && errno == EINTR);
+    ret = RETRY_ON_EINTR(socket_recv(sioc->fd, iov, niov, &msg, &control,
+                                     want_fds));
     if (ret < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return QIO_CHANNEL_ERR_BLOCK;
@@ -401,7 +421,16 @@ static ssize_t socket_writev(QIOChannel *ioc, const struct iovec *iov,
         cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
         memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
     }
-    ret = RETRY_ON_EINTR(sendmsg(sioc->fd, &msg, MSG_NOSIGNAL));
+    /*
+     * One buffer and no descriptors: send() is the same operation with
+     * less to copy in.  Not write()/writev(), which raise SIGPIPE.
+     */
+    if (niov == 1 && !nfds) {
+        ret = RETRY_ON_EINTR(send(sioc->fd, iov[0].iov_base, iov[0].iov_len,
+                                  MSG_NOSIGNAL));
+    } else {
+        ret = RETRY_ON_EINTR(sendmsg(sioc->fd, &msg, MSG_NOSIGNAL));
+    }
     if (ret < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return QIO_CHANNEL_ERR_BLOCK;

@@ -5,8 +5,9 @@
  * What it does: every public entry point checks what the class cannot
  * (fd passing without the feature, missing optional callbacks) and then
  * calls the class.  The "_all" loops continue after partial transfers on
- * a cursor over a private copy of the caller's iovec array (on the stack
- * for short arrays, so the hot path does not allocate) and wait when the
+ * a cursor over the caller's iovec array, which is copied (on the stack
+ * for short arrays) only once an element is left half done, so a transfer
+ * completed in one call neither copies nor allocates; they wait when the
  * channel would block: qio_channel_yield() inside a coroutine,
  * qio_channel_wait() outside.
  *
@@ -26,7 +27,6 @@
 #include "util/trace.h"
 #include "io/channel.h"
 #include "qapi/error.h"
-#include "qemu/iov.h"
 
 /* ---- features and naming ------------------------------------------------ */
 
@@ -130,28 +130,62 @@ ssize_t qio_channel_write(QIOChannel *ioc,
 
 #define IOV_CURSOR_STACK 16
 
-/* The part of a caller's iovec array that is still to be transferred. */
+/*
+ * The part of a caller's iovec array that is still to be transferred.
+ * It reads the caller's array in place for as long as only whole
+ * elements have been consumed, which is the common case of a transfer
+ * that completes in one call; the first partial element makes it copy
+ * what is left (on the stack when short) so that it can trim it.
+ */
 typedef struct IovCursor {
-    struct iovec *iov;      /* first element not yet done */
-    unsigned int niov;      /* elements left, 0 when done */
-    struct iovec *heap;     /* allocation behind iov, or NULL */
+    const struct iovec *iov;    /* first element not yet done */
+    unsigned int niov;          /* elements left, 0 when done */
+    bool owned;                 /* iov points into stack or heap */
+    struct iovec *heap;         /* allocation behind iov, or NULL */
     struct iovec stack[IOV_CURSOR_STACK];
 } IovCursor;
 
+/* Step over elements that @bytes covers whole, empty ones included. */
+static size_t cursor_skip(IovCursor *c, size_t bytes)
+{
+    while (c->niov > 0 && bytes >= c->iov->iov_len) {
+        bytes -= c->iov->iov_len;
+        c->iov++;
+        c->niov--;
+    }
+    return bytes;
+}
+
 static void cursor_init(IovCursor *c, const struct iovec *iov, size_t niov)
 {
+    c->iov = iov;
+    c->niov = niov;
+    c->owned = false;
     c->heap = NULL;
-    c->iov = c->stack;
-    if (niov > IOV_CURSOR_STACK) {
-        c->heap = g_new(struct iovec, niov);
-        c->iov = c->heap;
-    }
-    c->niov = iov_copy(c->iov, niov, iov, niov, 0, iov_size(iov, niov));
+    /* No empty element first: a read of 0 bytes would look like EOF. */
+    cursor_skip(c, 0);
 }
 
 static void cursor_advance(IovCursor *c, size_t bytes)
 {
-    iov_discard_front(&c->iov, &c->niov, bytes);
+    struct iovec *own;
+
+    bytes = cursor_skip(c, bytes);
+    if (!bytes || !c->niov) {
+        return;
+    }
+    if (!c->owned) {
+        own = c->stack;
+        if (c->niov > IOV_CURSOR_STACK) {
+            own = c->heap = g_new(struct iovec, c->niov);
+        }
+        memcpy(own, c->iov, c->niov * sizeof(*own));
+        c->iov = own;
+        c->owned = true;
+    }
+    own = (struct iovec *)c->iov;   /* ours, so it may be trimmed */
+    own->iov_base = (char *)own->iov_base + bytes;
+    own->iov_len -= bytes;
 }
 
 static void cursor_destroy(IovCursor *c)

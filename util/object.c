@@ -250,10 +250,21 @@ bool object_class_is_abstract(ObjectClass *klass)
 
 /* ---- casts -------------------------------------------------------------- */
 
+/*
+ * Casts name the type with the same string constant its TypeInfo used,
+ * so a walk comparing pointers nearly always settles it; only then are
+ * the names compared (a name built at run time, or a constant the linker
+ * did not merge).
+ */
 static bool type_is_a(const TypeImpl *ti, const char *typename)
 {
+    for (const TypeImpl *t = ti; t; t = t->parent_type) {
+        if (t->info_name == typename) {
+            return true;
+        }
+    }
     for (; ti; ti = ti->parent_type) {
-        if (ti->info_name == typename || !strcmp(ti->name, typename)) {
+        if (!strcmp(ti->name, typename)) {
             return true;
         }
     }

@@ -56,3 +56,19 @@ TRACE_EVENT(qio_channel_tls_handshake_done, (void *ioc, int ok),
             "ioc %p ok %d", ioc, ok)
 TRACE_EVENT(qio_channel_websock_handshake_done, (void *ioc, int ok),
             "ioc %p ok %d", ioc, ok)
+
+/* block layer (block/) */
+TRACE_EVENT(bdrv_open, (void *bs, const char *filename, const char *drv),
+            "bs %p filename %s drv %s", bs, filename, drv)
+TRACE_EVENT(bdrv_close, (void *bs), "bs %p", bs)
+TRACE_EVENT(bdrv_request_submit,
+            (void *bs, const char *kind, int64_t offset, int64_t bytes),
+            "bs %p %s offset %" PRId64 " bytes %" PRId64,
+            bs, kind, offset, bytes)
+TRACE_EVENT(bdrv_request_complete, (void *bs, const char *kind, int ret),
+            "bs %p %s ret %d", bs, kind, ret)
+TRACE_EVENT(bdrv_drained_begin, (void *bs), "bs %p", bs)
+TRACE_EVENT(bdrv_drained_end, (void *bs), "bs %p", bs)
+TRACE_EVENT(bdrv_error_stop, (void *bs, int is_read, int ret),
+            "bs %p is_read %d ret %d", bs, is_read, ret)
+TRACE_EVENT(bdrv_error_resume, (void *bs), "bs %p", bs)

@@ -249,7 +249,9 @@ struct BlockDriverState {
     unsigned int copy_on_read_in_flight;
     QLIST_HEAD(, BdrvTrackedRequest) tracked_requests;
     unsigned int serialising_in_flight;
-    unsigned int in_flight;      /* requests between gate and completion */
+    unsigned int in_flight;      /* requests between gate and completion;
+                                  * written only in the home thread,
+                                  * read anywhere (atomic loads) */
     int quiesce_counter;         /* >0: inside a drained section */
     CoQueue drain_gate;          /* requests waiting for drained_end */
 
@@ -266,6 +268,7 @@ struct BlockDriverState {
     uint64_t failed_ops[BDRV_MAX_IOTYPE];
     uint64_t latency_hist[BDRV_MAX_IOTYPE][BDRV_LATENCY_BUCKETS];
     uint64_t wr_highest_sector;
+    bool account_latency;        /* read the clock around requests */
 
     int growable;                /* writes past the end extend the node */
     int buffer_alignment;        /* memory alignment of I/O buffers */
@@ -374,7 +377,10 @@ void coroutine_fn bdrv_drain_gate(BlockDriverState *bs);
 void bdrv_inc_in_flight(BlockDriverState *bs);
 void bdrv_dec_in_flight(BlockDriverState *bs);
 
-/* block/accounting.c: record one finished request. */
+/* block/accounting.c: record one finished request.  A latency of
+ * BDRV_ACCT_NO_LATENCY (the node does not time requests) counts the
+ * request without touching total_time_ns or the histogram. */
+#define BDRV_ACCT_NO_LATENCY INT64_MIN
 void bdrv_acct_record(BlockDriverState *bs, enum BlockAcctType type,
                       uint64_t bytes, int64_t latency_ns, int ret);
 /* Monotonic clock for request latency, ns. */

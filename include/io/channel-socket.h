@@ -3,10 +3,12 @@
  * IPv4 and IPv6, UNIX sockets in the file system or Linux's abstract
  * namespace, and sockets inherited as "fd:" addresses.
  *
- * Reads and writes are recvmsg/sendmsg on the fd.  Writes use
- * MSG_NOSIGNAL, so a peer that has gone away gives an Error ("unable to
- * write to socket: Broken pipe"), never SIGPIPE.  A non-blocking socket
- * that cannot make progress returns QIO_CHANNEL_ERR_BLOCK.
+ * Each read or write is one system call on the fd: recvmsg/sendmsg when
+ * descriptors are passed (or asked for), recv/readv and send/sendmsg
+ * otherwise.  Writes use MSG_NOSIGNAL, so a peer that has gone away gives
+ * an Error ("unable to write to socket: Broken pipe"), never SIGPIPE.  A
+ * non-blocking socket that cannot make progress returns
+ * QIO_CHANNEL_ERR_BLOCK.
  *
  * Features:
  *   QIO_CHANNEL_FEATURE_SHUTDOWN  always (shutdown(2): thread-safe,

@@ -310,6 +310,67 @@ static void test_writev_all_partial(gconstpointer blocking)
     unref_pair(ch);
 }
 
+/*
+ * More elements than the cursor keeps on the stack, empty ones among
+ * them (first, middle, last), cut inside partial writes: everything
+ * arrives in order and the caller's array is left as it was.
+ */
+#define MANY_IOV 40
+
+static void many_iov(struct iovec *iov, guint8 *buf)
+{
+    size_t step = BIG / (MANY_IOV - 4), off = 0;
+
+    for (int i = 0; i < MANY_IOV; i++) {
+        size_t len = (i == 0 || i == 9 || i == MANY_IOV - 1) ? 0 :
+                     MIN(step, BIG - off);
+
+        if (i == MANY_IOV - 2) {
+            len = BIG - off;
+        }
+        iov[i].iov_base = buf + off;
+        iov[i].iov_len = len;
+        off += len;
+    }
+    g_assert_cmpuint(off, ==, BIG);
+}
+
+static void test_writev_all_many(void)
+{
+    g_autofree guint8 *buf = pattern(BIG);
+    struct iovec iov[MANY_IOV], orig[MANY_IOV];
+    QIOChannel *ch[2];
+    QemuThread t;
+    Drain d;
+
+    make_pipe(ch, true);
+    many_iov(iov, buf);
+    memcpy(orig, iov, sizeof(iov));
+    start_drain(&t, &d, ch[0]);
+    g_assert_cmpint(qio_channel_writev_all(ch[1], iov, MANY_IOV,
+                                           &error_abort), ==, 0);
+    finish_drain(&t, &d, buf);
+    g_assert_true(memcmp(orig, iov, sizeof(iov)) == 0);
+    unref_pair(ch);
+}
+
+/* Nothing to read is not end-of-file, and reads nothing. */
+static void test_readv_all_empty(void)
+{
+    char byte = 'x';
+    struct iovec iov[3] = { { &byte, 0 }, { &byte, 0 }, { &byte, 0 } };
+    QIOChannel *ch[2];
+
+    make_pipe(ch, false);
+    g_assert_cmpint(qio_channel_readv_all_eof(ch[0], iov, 3, &error_abort),
+                    ==, 1);
+    g_assert_cmpint(qio_channel_readv_all(ch[0], iov, 3, &error_abort),
+                    ==, 0);
+    g_assert_cmpint(qio_channel_writev_all(ch[1], iov, 3, &error_abort),
+                    ==, 0);
+    unref_pair(ch);
+}
+
 /* The writer feeds small pieces; readv_all collects them all. */
 static void *feed_slowly(void *opaque)
 {
@@ -1097,6 +1158,9 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(true), test_readv_all_partial);
     g_test_add_data_func("/io/channel/readv-all/partial/nonblocking",
                          GINT_TO_POINTER(false), test_readv_all_partial);
+    g_test_add_func("/io/channel/writev-all/many-iov",
+                    test_writev_all_many);
+    g_test_add_func("/io/channel/readv-all/empty", test_readv_all_empty);
     g_test_add_func("/io/channel/writev-all/coroutine",
                     test_writev_all_coroutine);
     g_test_add_func("/io/channel/readv-all/coroutine",

@@ -9,6 +9,7 @@
 #include "block/aio.h"
 #include "qemu/coroutine.h"
 #include "io/channel-buffer.h"
+#include "block/block.h"
 
 /* Run @fn with trace output captured into a string. */
 static char *capture(void (*fn)(void))
@@ -114,6 +115,33 @@ static void test_channel_events(void)
     g_assert_true(trace_enable_events("-*", &error_abort));
 }
 
+static void read_null_node(void)
+{
+    BlockDriverState *bs = bdrv_new("");
+    uint8_t buf[512];
+
+    g_assert_cmpint(bdrv_open(bs, "null-co://", 0, NULL, &error_abort), ==,
+                    0);
+    g_assert_cmpint(bdrv_pread(bs, 512, buf, sizeof(buf)), ==, 512);
+    bdrv_drained_begin(bs);
+    bdrv_drained_end(bs);
+    bdrv_unref(bs);
+}
+
+static void test_block_events(void)
+{
+    g_autofree char *out = NULL;
+
+    g_assert_true(trace_enable_events("-*,bdrv_*", &error_abort));
+    out = capture(read_null_node);
+    g_assert_nonnull(strstr(out, " bdrv_open bs "));
+    g_assert_nonnull(strstr(out, " read offset 512 bytes 512\n"));
+    g_assert_nonnull(strstr(out, " bdrv_request_complete bs "));
+    g_assert_nonnull(strstr(out, " bdrv_drained_begin bs "));
+    g_assert_nonnull(strstr(out, " bdrv_close bs "));
+    g_assert_true(trace_enable_events("-*", &error_abort));
+}
+
 static void test_line_format(void)
 {
     g_autofree char *out = NULL;
@@ -176,6 +204,7 @@ int main(int argc, char **argv)
     g_test_add_func("/trace/pattern", test_pattern_enables);
     g_test_add_func("/trace/coroutine", test_coroutine_events);
     g_test_add_func("/trace/channel", test_channel_events);
+    g_test_add_func("/trace/block", test_block_events);
     g_test_add_func("/trace/line-format", test_line_format);
     g_test_add_func("/trace/unknown-pattern", test_unknown_pattern);
     g_test_add_func("/trace/list", test_list);
