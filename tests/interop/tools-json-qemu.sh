@@ -36,6 +36,6 @@ for cmd in info map; do
     ok "$cmd JSON matches qemu-img's" \
         same_json "$tmp/ours.$cmd" "$tmp/qemu.$cmd" $cmd
 done
-ok "human map matches qemu-img's" sh -c \
+ok "human map matches qemu-img's" bash -c \
     "diff <($SIMG map -f raw '$img') <(qemu-img map -f raw '$img')"
 finish

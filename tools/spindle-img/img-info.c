@@ -4,8 +4,10 @@
  * The fields and their order are qemu-img 7.2's: image, file format,
  * virtual size, disk size (human); virtual-size, filename, format,
  * actual-size and dirty-flag (JSON).  actual-size is left out when the
- * protocol cannot tell it, and dirty-flag when the format has no info,
- * as qemu-img does.  Backing chains and format-specific fields come with
+ * protocol cannot tell it.  qemu-img gives dirty-flag when the driver
+ * chain answers bdrv_get_info, which a raw image over a file does there
+ * but not (yet) here: so a protocol that knows its disk usage, i.e. a
+ * real file, also counts, and null-co gets no dirty-flag in both.  Backing chains and format-specific fields come with
  * the formats that have them.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -35,7 +37,8 @@ static void collect(BlockDriverState *bs, const char *name, ImgInfo *info)
     info->format = bdrv_get_format_name(bs);
     info->virtual_size = bdrv_getlength(bs);
     info->actual_size = bdrv_get_allocated_file_size(bs);
-    info->has_info = bdrv_get_info(bs, &bdi) == 0;
+    info->has_info = bdrv_get_info(bs, &bdi) == 0 ||
+                     info->actual_size >= 0;
     info->dirty = info->has_info && bdi.is_dirty;
 }
 
