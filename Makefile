@@ -11,7 +11,7 @@ BUILD_PKGS := gcc meson ninja-build pkg-config libglib2.0-dev liburing-dev \
               libgnutls28-dev
 TEST_PKGS  := socat gnutls-bin python3-websockets python3 \
               libunistring-dev iproute2 qemu-utils
-BENCH_PKGS := libuv1-dev
+BENCH_PKGS := libuv1-dev qemu-utils fio
 
 .PHONY: all build run check check-plain check-asan check-tsan bench deps \
         deps-test deps-bench clean
@@ -33,10 +33,10 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The main job on a built-in default: until the tools exist, a tour of the
-# event loop (timers, bottom halves, coroutines, thread pool, IOThread).
+# The main job on a built-in default: spindle-img bench on null-co://, then
+# a raw image created, written and read back with spindle-io, and its info.
 run: build
-	$(BUILD)/tools/spindle-demo
+	@scripts/tour.sh $(BUILD)
 
 # All tests: the unit tests, the unit tests again under ASan+UBSan, and the
 # multithreaded tests under ThreadSanitizer.  Ends with "N passed, N failed".

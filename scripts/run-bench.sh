@@ -19,5 +19,10 @@ if [ "$found" = 0 ]; then
          "(configure with -Dbench=true)" >&2
     exit 1
 fi
+# Script benchmarks that drive whole tools against their peers.
+for script in "$(dirname "$0")"/../bench/bench-*.sh; do
+    [ -x "$script" ] || continue
+    "$script" "$build" || { echo "error: $script failed" >&2; status=1; }
+done
 echo "# done; ratio = peer / spindle, above 1 means spindle is faster"
 exit $status

@@ -1,0 +1,160 @@
+/*
+ * spindle-img: create, inspect, compare, map and benchmark disk images.
+ *
+ * The subcommands, their options, output (human and --output=json) and
+ * exit codes follow qemu-img 7.2, so scripts written for it keep working.
+ * This file only dispatches; each subcommand has a file of its own.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "img.h"
+#include <getopt.h>
+
+static const struct {
+    const char *name;
+    ImgCmdFunc *fn;
+    const char *synopsis;
+} img_cmds[] = {
+    { "bench", img_bench,
+      "bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] [-n] "
+      "[--no-drain] [-o offset] [--pattern=N] [-q] [-s size] [-S step] "
+      "[-t cache] [-i aio] [-w] [-U] [--image-opts] filename" },
+    { "compare", img_compare,
+      "compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2" },
+    { "create", img_create,
+      "create [-q] [-f fmt] [-o options] filename [size]" },
+    { "info", img_info,
+      "info [-f fmt] [--output=human|json] [-U] [--image-opts] filename" },
+    { "map", img_map,
+      "map [-f fmt] [--output=human|json] [-U] [--image-opts] filename" },
+};
+
+void img_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "spindle-img: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+}
+
+BlockDriverState *img_open(const char *name, const ToolOpenSpec *spec)
+{
+    Error *err = NULL;
+    BlockDriverState *bs = tool_open_image(name, spec, &err);
+
+    if (!bs) {
+        img_error("%s", error_get_pretty(err));
+        error_free(err);
+    }
+    return bs;
+}
+
+int img_help(const char *text)
+{
+    printf("%s", text);
+    return EXIT_SUCCESS;
+}
+
+void img_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = *s;
+        if (c == '"' || c == '\\') {
+            printf("\\%c", c);
+        } else if (c < 0x20) {
+            printf("\\u%04x", c);
+        } else {
+            putchar(c);
+        }
+    }
+    putchar('"');
+}
+
+enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS };
+
+static const struct option query_opts[] = {
+    { "help", no_argument, NULL, 'h' },
+    { "output", required_argument, NULL, OPT_OUTPUT },
+    { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+    { "force-share", no_argument, NULL, 'U' },
+    { "format", required_argument, NULL, 'f' },
+    { NULL },
+};
+
+const char *img_parse_query_args(int argc, char **argv, const char *usage,
+                                 ToolOpenSpec *spec, bool *json,
+                                 int *status)
+{
+    const char *output = "human";
+    int c;
+
+    *status = EXIT_FAILURE;
+    while ((c = getopt_long(argc, argv, "+hf:U", query_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': *status = img_help(usage); return NULL;
+        case 'f': spec->format = optarg; break;
+        case 'U': spec->flags |= BDRV_O_FORCE_SHARE; break;
+        case OPT_OUTPUT: output = optarg; break;
+        case OPT_IMAGE_OPTS: spec->image_opts = true; break;
+        default:
+            img_error("Invalid option; try 'spindle-img %s --help'", argv[0]);
+            return NULL;
+        }
+    }
+    if (strcmp(output, "human") && strcmp(output, "json")) {
+        img_error("--output must be used with human or json as argument.");
+        return NULL;
+    }
+    if (argc - optind != 1) {
+        img_error("Expecting one image file name");
+        return NULL;
+    }
+    *json = !strcmp(output, "json");
+    return argv[optind];
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: spindle-img [-h|--help] [-V|--version] "
+            "command [command options]\n"
+            "Disk image utility, command-line compatible with qemu-img.\n\n"
+            "Commands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(img_cmds); i++) {
+        fprintf(out, "  %s\n", img_cmds[i].synopsis);
+    }
+    fprintf(out, "\n'spindle-img COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+
+    tool_init("spindle-img");
+    opterr = 0;     /* subcommands print their own one-line errors */
+    if (argc < 2) {
+        img_error("Not enough arguments; try 'spindle-img --help'");
+        return EXIT_FAILURE;
+    }
+    cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("spindle-img version 0.1.0\n");
+        return EXIT_SUCCESS;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(img_cmds); i++) {
+        if (!strcmp(cmd, img_cmds[i].name)) {
+            return img_cmds[i].fn(argc - 1, argv + 1);
+        }
+    }
+    img_error("Command not found: %s", cmd);
+    return EXIT_FAILURE;
+}
