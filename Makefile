@@ -8,7 +8,7 @@ BUILD_TSAN ?= build-tsan
 BUILD_BENCH ?= build-bench
 
 BUILD_PKGS := gcc meson ninja-build pkg-config libglib2.0-dev liburing-dev \
-              libgnutls28-dev
+              libgnutls28-dev zlib1g-dev libzstd-dev
 TEST_PKGS  := socat gnutls-bin python3-websockets python3 \
               libunistring-dev iproute2 qemu-utils
 BENCH_PKGS := libuv1-dev qemu-utils fio
