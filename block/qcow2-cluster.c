@@ -385,6 +385,8 @@ int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
     meta = g_new0(QCowL2Meta, 1);
     meta->guest_offset = start_of_cluster(s, offset);
     meta->alloc_offset = alloc;
+    meta->host_is_zero =
+        alloc >= (int64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS);
     meta->nb_clusters = n;
     meta->cow_start.offset = 0;
     meta->cow_start.nb_bytes = in_cluster;

@@ -159,6 +159,53 @@ static int coroutine_fn read_old(BlockDriverState *bs, uint64_t offset,
 }
 
 /*
+ * Zero the head or tail of new clusters without writing buffers: nothing
+ * to do for clusters past the file's end except where the range must
+ * extend the file (a tail); elsewhere a zero write, which the file driver
+ * turns into an fallocate.
+ */
+static int coroutine_fn zero_cow_region(BlockDriverState *bs, QCowL2Meta *m,
+                                        uint64_t start, uint64_t bytes,
+                                        bool is_tail)
+{
+    if (!bytes || (m->host_is_zero && !is_tail)) {
+        return 0;
+    }
+    return bdrv_co_pwrite_zeroes(bs->file, m->alloc_offset + start, bytes, 0);
+}
+
+/*
+ * Only the guest data of new clusters whose head and tail are zero goes
+ * out as a buffer: a write of zeroes for a 4 KiB write into a fresh 64 KiB
+ * cluster would cost sixteen times the data.
+ */
+static int coroutine_fn write_data_zero_cow(BlockDriverState *bs,
+                                            QCowL2Meta *m,
+                                            QEMUIOVector *qiov,
+                                            size_t qiov_offset,
+                                            uint64_t bytes)
+{
+    QEMUIOVector part;
+    int ret;
+
+    ret = zero_cow_region(bs, m, m->cow_start.offset, m->cow_start.nb_bytes,
+                          false);
+    if (ret == 0) {
+        ret = zero_cow_region(bs, m, m->cow_end.offset, m->cow_end.nb_bytes,
+                              true);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+    qemu_iovec_init_slice(&part, qiov, qiov_offset, bytes);
+    ret = bdrv_co_pwritev(bs->file, m->alloc_offset + m->cow_start.nb_bytes,
+                          bytes, &part, 0);
+    qemu_iovec_destroy(&part);
+    return ret;
+}
+
+/*
  * Write @bytes of @qiov (from @qiov_offset) into the new clusters of @m,
  * with the copy-on-write head and tail around it, in one request.
  */
@@ -177,6 +224,14 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
     if (ret == 0) {
         ret = read_old(bs, m->guest_offset + m->cow_end.offset, tail,
                        &tail_buf);
+    }
+    if (ret == 0 && (head || tail) &&
+        (!head || buffer_is_zero(head_buf, head)) &&
+        (!tail || buffer_is_zero(tail_buf, tail))) {
+        ret = write_data_zero_cow(bs, m, qiov, qiov_offset, bytes);
+        qemu_vfree(head_buf);
+        qemu_vfree(tail_buf);
+        return ret;
     }
     if (ret == 0) {
         ret = qemu_iovec_init_extended(&all, head_buf, head, qiov,

@@ -106,7 +106,18 @@ int qcow2_refcount_init(BlockDriverState *bs)
     for (uint32_t i = 0; i < s->refcount_table_size; i++) {
         s->refcount_table[i] = GUINT64_FROM_BE(s->refcount_table[i]);
     }
+    qcow2_refcount_table_note(s);
     return 0;
+}
+
+void qcow2_refcount_table_note(BDRVQcow2State *s)
+{
+    uint32_t used = s->refcount_table_size;
+
+    while (used > 0 && !s->refcount_table[used - 1]) {
+        used--;
+    }
+    s->refcount_table_used = used;
 }
 
 void qcow2_refcount_close(BlockDriverState *bs)
@@ -289,6 +300,7 @@ static int coroutine_fn grow_refcount_table(BlockDriverState *bs,
     s->refcount_table = g_steal_pointer(&table);
     s->refcount_table_size = entries;
     s->refcount_table_offset = table_offset;
+    qcow2_refcount_table_note(s);
 
     /* The old table's clusters leak if this fails; nothing dangles. */
     qcow2_free_clusters(bs, old_offset, old_size * sizeof(uint64_t), false);
@@ -371,6 +383,7 @@ static int coroutine_fn get_refblock_for_update(BlockDriverState *bs,
         return ret;
     }
     s->refcount_table[ti] = new_block;
+    s->refcount_table_used = MAX(s->refcount_table_used, ti + 1);
     return 0;
 }
 
@@ -559,7 +572,7 @@ static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
         }
     }
     if (!(ign & QCOW2_OL_REFCOUNT_BLOCK)) {
-        for (uint32_t i = 0; i < s->refcount_table_size; i++) {
+        for (uint32_t i = 0; i < s->refcount_table_used; i++) {
             uint64_t rb = s->refcount_table[i] & REFT_OFFSET_MASK;
             if (rb && overlaps(offset, size, rb, s->cluster_size)) {
                 return "a refcount block";

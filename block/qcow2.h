@@ -177,6 +177,8 @@ typedef struct QCowL2Meta {
     int nb_clusters;
     Qcow2COWRegion cow_start;    /* head to preserve, before the data */
     Qcow2COWRegion cow_end;      /* tail to preserve, after the data */
+    bool host_is_zero;           /* the new clusters lie past the file's
+                                  * end: they read as zeroes unwritten */
     CoQueue dependent_requests;
     QLIST_ENTRY(QCowL2Meta) next_in_flight;
 } QCowL2Meta;
@@ -244,6 +246,8 @@ typedef struct BDRVQcow2State {
     /* refcount table, host order */
     uint64_t refcount_table_offset;
     uint32_t refcount_table_size;        /* entries */
+    uint32_t refcount_table_used;        /* entries past it are all zero;
+                                          * see qcow2_refcount_table_note() */
     uint64_t *refcount_table;
     uint64_t free_cluster_index;         /* no free cluster below it */
 
@@ -464,6 +468,10 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
  * the kinds in @ign.  On a hit, the image is marked corrupt and -EIO
  * returned.  Lock held (reads the L1 and refcount tables).
  */
+/* Recompute refcount_table_used after changing the refcount table (the
+ * overlap check only looks at entries below it). */
+void qcow2_refcount_table_note(BDRVQcow2State *s);
+
 int qcow2_pre_write_overlap_check(BlockDriverState *bs,
                                   Qcow2MetadataOverlap ign,
                                   int64_t offset, int64_t size);
