@@ -104,6 +104,16 @@ ok "bad -o option refused" \
 ok "snapshot of a raw image refused" \
     fails_one_line $SIMG convert -l snapshot.name=s1 "$src" "$tmp/t1.raw"
 ok "no output name" fails_one_line $SIMG convert "$src"
+printf '[inject-error]\nevent = read_aio\nerrno = 5\nsector = 8192\n' \
+    >"$tmp/read-eio.ini"
+printf '[inject-error]\nevent = write_aio\nerrno = 28\n' >"$tmp/enospc.ini"
+ok "read error mid-copy: one line, exit 1" fails_one_line \
+    $SIMG convert -f raw "blkdebug:$tmp/read-eio.ini:$src" "$tmp/t2.raw"
+ok "... naming it" grep -q "Input/output error" "$tmp/err"
+ok "write error (ENOSPC): one line, exit 1" fails_one_line \
+    $SIMG convert -n -f raw "$src" "blkdebug:$tmp/enospc.ini:$tmp/big.raw"
+ok "options may follow the file names, as with qemu-img" sh -c \
+    "$SIMG convert '$src' '$tmp/late.raw' -O raw -m 2 && cmp '$src' '$tmp/late.raw'"
 ok "-o help lists the size" sh -c \
     "$SIMG convert -O raw -o help | grep -q '^  size='"
 

@@ -454,12 +454,13 @@ static int convert_run(const ConvertArgs *a, BlockDriver *drv)
     return ret;
 }
 
+/* Options may follow the file names, as with qemu-img (GNU permutation). */
 static bool parse_args(int argc, char **argv, ConvertArgs *a, int *status)
 {
     int c;
 
     *status = EXIT_FAILURE;
-    while ((c = getopt_long(argc, argv, "+hf:O:B:F:o:t:T:cpqnWUm:S:s:l:",
+    while ((c = getopt_long(argc, argv, "hf:O:B:F:o:t:T:cpqnWUm:S:s:l:",
                             convert_opts, NULL)) != -1) {
         if (c == 'h') {
             *status = img_help(convert_usage);
