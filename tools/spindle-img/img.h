@@ -14,7 +14,7 @@
 
 typedef int ImgCmdFunc(int argc, char **argv);
 
-ImgCmdFunc img_create, img_info, img_map, img_compare, img_bench;
+ImgCmdFunc img_create, img_info, img_map, img_compare, img_bench, img_convert;
 
 /* Print "spindle-img: <message>" on stderr. */
 void img_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -23,6 +23,12 @@ static const struct {
       "[-t cache] [-i aio] [-w] [-U] [--image-opts] filename" },
     { "compare", img_compare,
       "compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2" },
+    { "convert", img_convert,
+      "convert [--image-opts] [--target-image-opts] [--target-is-zero] "
+      "[-U] [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] "
+      "[-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] "
+      "[-l snapshot_param] [-S sparse_size] [-m num_coroutines] [-W] "
+      "filename [filename2 [...]] output_filename" },
     { "create", img_create,
       "create [-q] [-f fmt] [-o options] filename [size]" },
     { "info", img_info,

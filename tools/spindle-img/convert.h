@@ -1,0 +1,60 @@
+/*
+ * The copy engine of spindle-img convert: copies the concatenation of
+ * one or more source nodes into a target node with several coroutines.
+ *
+ * The image is cut into chunks (at most buf_size bytes of data, never
+ * crossing a source boundary or a buf_size-aligned boundary); whole
+ * unallocated or backing-file extents are single chunks that need no
+ * read.  Each worker coroutine takes the next chunk, reads it, looks for
+ * zero blocks of min_sparse bytes, and writes data, zeroes or nothing.
+ * With wr_in_order the writes land strictly in offset order (reads run
+ * ahead), as qemu-img does without -W.
+ *
+ * Main thread only; every node in the main AioContext.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef SPINDLE_IMG_CONVERT_H
+#define SPINDLE_IMG_CONVERT_H
+
+#include "qemu/osdep.h"
+#include "block/block.h"
+
+#define CONVERT_MAX_COROUTINES 16
+#define CONVERT_DEFAULT_COROUTINES 8
+#define CONVERT_BUF_SIZE (2 * 1024 * 1024)   /* qemu-img's IO_BUF_SIZE */
+#define CONVERT_MAX_SPARSE (16 * 1024 * 1024) /* largest -S */
+
+typedef struct ConvertSource {
+    BlockDriverState *bs;
+    int64_t len;              /* bytes */
+} ConvertSource;
+
+typedef struct ConvertParams {
+    ConvertSource *src;       /* concatenated in order */
+    int nsrc;
+    BlockDriverState *target;
+    int num_coroutines;       /* 1..CONVERT_MAX_COROUTINES */
+    bool wr_in_order;         /* false after -W */
+    int64_t min_sparse;       /* bytes (multiple of 512); 0: write all */
+    int64_t buf_size;         /* chunk size: 2 MiB or the cluster size */
+    bool compressed;          /* write whole chunks with
+                               * bdrv_write_compressed; buf_size is the
+                               * target's cluster size */
+    bool has_zero_init;       /* the target reads as zeroes: skip them */
+    bool target_has_backing;  /* copy only what the sources' top layers
+                               * hold; the rest shows through */
+} ConvertParams;
+
+/* Total bytes of the sources. */
+int64_t convert_total_size(const ConvertParams *p);
+
+/*
+ * Copy the sources into the target as @p says, reporting every chunk
+ * done to progress_add().  Does not flush the target.  Returns 0 or the
+ * first error (-errno); after an error no new chunk is started and the
+ * call returns once the running ones end.  Outside coroutines.
+ */
+int convert_copy(const ConvertParams *p);
+
+#endif /* SPINDLE_IMG_CONVERT_H */
