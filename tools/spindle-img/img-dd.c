@@ -72,7 +72,7 @@ static bool parse_operand(DdArgs *a, const char *arg)
                        : key[0] == 'c' ? &a->count : &a->skip;
         return parse_number(key, eq + 1, dst);
     } else {
-        img_error("unrecognized operand %s", arg);
+        img_error("unrecognized operand %s", key);
         return false;
     }
     return true;

@@ -128,21 +128,14 @@ static BlockDriverState *open_new_backing(BlockDriverState *bs,
     return new;
 }
 
-static int safe_copy(BlockDriverState *bs, const RebaseArgs *a,
-                     const char **fmt)
+/* Safe mode: copy into @bs what would change when @new (NULL: none)
+ * replaces its backing chain. */
+static int safe_copy(BlockDriverState *bs, BlockDriverState *new,
+                     const RebaseArgs *a)
 {
-    BlockDriverState *new = NULL;
-    RebaseBufs b = { .bs = bs, .old = bs->backing_hd };
+    RebaseBufs b = { .bs = bs, .old = bs->backing_hd, .new = new };
     int ret;
 
-    if (a->backing) {
-        new = open_new_backing(bs, a);
-        if (!new) {
-            return -EINVAL;
-        }
-        *fmt = *fmt ? *fmt : bdrv_get_format_name(new);
-    }
-    b.new = new;
     b.top = qemu_blockalign(bs, REBASE_CHUNK_SECTORS * BDRV_SECTOR_SIZE);
     b.new_data = qemu_blockalign(bs, REBASE_CHUNK_SECTORS * BDRV_SECTOR_SIZE);
     img_progress_init(a->progress && !a->quiet);
@@ -155,35 +148,57 @@ static int safe_copy(BlockDriverState *bs, const RebaseArgs *a,
     }
     qemu_vfree(b.top);
     qemu_vfree(b.new_data);
-    bdrv_unref(new);
     return ret;
 }
 
-static int do_rebase(BlockDriverState *bs, const RebaseArgs *a)
+/* Checks in qemu-img's order, then copy (safe mode) and change the
+ * header.  @new is the open new backing file in safe mode, or NULL. */
+static int change_backing(BlockDriverState *bs, BlockDriverState *new,
+                          const RebaseArgs *a)
 {
+    const char *name = a->backing ? a->backing : "";
     const char *fmt = a->backing_fmt;
     int ret;
 
     if (!bs->drv->bdrv_change_backing_file) {
-        img_error("Could not change the backing file to '%s': %s",
-                  a->backing ? a->backing : "", strerror(ENOTSUP));
+        img_error("Could not change the backing file to '%s': %s", name,
+                  strerror(ENOTSUP));
         return EXIT_FAILURE;
+    }
+    if (!fmt && new) {
+        fmt = bdrv_get_format_name(new);
     }
     if (a->unsafe && a->backing && !fmt) {
         img_error("Could not change the backing file to '%s': backing "
-                  "format must be specified", a->backing);
+                  "format must be specified", name);
         return EXIT_FAILURE;
     }
-    if (!a->unsafe && safe_copy(bs, a, &fmt) < 0) {
+    if (!a->unsafe && safe_copy(bs, new, a) < 0) {
         return EXIT_FAILURE;
     }
     ret = bdrv_change_backing_file(bs, a->backing, a->backing ? fmt : NULL);
     if (ret < 0) {
-        img_error("Could not change the backing file to '%s': %s",
-                  a->backing ? a->backing : "", strerror(-ret));
+        img_error("Could not change the backing file to '%s': %s", name,
+                  strerror(-ret));
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
+}
+
+static int do_rebase(BlockDriverState *bs, const RebaseArgs *a)
+{
+    BlockDriverState *new = NULL;
+    int ret;
+
+    if (!a->unsafe && a->backing) {
+        new = open_new_backing(bs, a);
+        if (!new) {
+            return EXIT_FAILURE;
+        }
+    }
+    ret = change_backing(bs, new, a);
+    bdrv_unref(new);
+    return ret;
 }
 
 enum { OPT_IMAGE_OPTS = 256 };
