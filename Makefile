@@ -5,12 +5,13 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_FUZZ ?= build-fuzz
 BUILD_BENCH ?= build-bench
 
 BUILD_PKGS := gcc meson ninja-build pkg-config libglib2.0-dev liburing-dev \
-              libgnutls28-dev
+              libgnutls28-dev zlib1g-dev libzstd-dev
 TEST_PKGS  := socat gnutls-bin python3-websockets python3 \
-              libunistring-dev iproute2 qemu-utils
+              libunistring-dev iproute2 qemu-utils clang libclang-rt-14-dev
 BENCH_PKGS := libuv1-dev qemu-utils fio
 
 .PHONY: all build run check check-plain check-asan check-tsan bench deps \
@@ -38,10 +39,11 @@ build: deps $(BUILD)/build.ninja
 run: build
 	@scripts/tour.sh $(BUILD)
 
-# All tests: the unit tests, the unit tests again under ASan+UBSan, and the
-# multithreaded tests under ThreadSanitizer.  Ends with "N passed, N failed".
+# All tests: the unit tests, the unit tests again under ASan+UBSan, the
+# multithreaded tests under ThreadSanitizer, and a bounded libFuzzer run of
+# each fuzz target (clang).  Ends with "N passed, N failed".
 check: deps-test
-	@scripts/run-tests.sh $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	@scripts/run-tests.sh $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)
 
 check-plain: deps-test
 	@scripts/run-tests.sh $(BUILD) "" ""
@@ -53,4 +55,4 @@ bench: deps-bench
 	@scripts/run-bench.sh $(BUILD_BENCH)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_BENCH) $(BUILD_FUZZ)

@@ -1,14 +1,17 @@
 #!/bin/sh
 # Build and run the test suites, then print one line "N passed, N failed".
-#   run-tests.sh PLAIN_DIR [ASAN_DIR] [TSAN_DIR]
+#   run-tests.sh PLAIN_DIR [ASAN_DIR] [TSAN_DIR] [FUZZ_DIR]
 # PLAIN_DIR runs the unit and interop suites; ASAN_DIR (AddressSanitizer + UBSan) runs the
-# unit suite; TSAN_DIR (ThreadSanitizer) runs the multithreaded suite.
+# unit suite; TSAN_DIR (ThreadSanitizer) runs the multithreaded suite;
+# FUZZ_DIR (clang, libFuzzer + ASan) runs each fuzz target for a bounded
+# time (SPINDLE_FUZZ_SECONDS, default 60).
 # An empty directory name skips that configuration.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 plain=${1:-build}
 asan=${2-}
 tsan=${3-}
+fuzz=${4-}
 status=0
 logs=""
 
@@ -42,6 +45,12 @@ if [ -n "$tsan" ]; then
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$here/tsan.supp"
     setup "$tsan" -Db_sanitize=thread -Db_lundef=false && run "$tsan" mt ||
         status=1
+fi
+
+if [ -n "$fuzz" ]; then
+    echo "== $fuzz: fuzz targets"
+    "$here/run-fuzz.sh" "$fuzz" || status=1
+    logs="$logs $fuzz/fuzz-results.json"
 fi
 
 summary=$("$here/test-summary.sh" $logs)

@@ -435,8 +435,8 @@ static void print_value(FILE *out, const QEMUOptionParameter *opt)
         fprintf(out, "%s=%" PRIu64, opt->name, opt->value.n);
         break;
     case OPT_STRING:
-        fprintf(out, "%s='%s'", opt->name,
-                opt->value.s ? opt->value.s : "");
+        /* unquoted, as qemu-img's "Formatting ..." line shows them */
+        fprintf(out, "%s=%s", opt->name, opt->value.s ? opt->value.s : "");
         break;
     default:
         g_assert_not_reached();

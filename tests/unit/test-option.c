@@ -457,7 +457,7 @@ static void test_print(void)
     g_autofree char *none = NULL;
 
     /* In list order, only assigned entries, no trailing separator. */
-    g_assert_cmpstr(all, ==, "size=1048576 backing_file='b.img' "
+    g_assert_cmpstr(all, ==, "size=1048576 backing_file=b.img "
                     "encryption=off table_size=9");
     free_option_parameters(l);
 

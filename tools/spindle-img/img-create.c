@@ -1,10 +1,14 @@
 /*
- * create: make a new image, "create [-q] [-f fmt] [-o options] file [size]".
+ * create: make a new image,
+ *   create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] [-u]
+ *          [-o options] filename [size]
  *
- * Prints qemu-img's "Formatting 'file', fmt=raw size=N" line first.  The
- * -o list is parsed here into a copy of the driver's create_options (a
- * stand-in until util/qemu-option.c's parse_option_parameters is in
- * every build); "-o help" lists what the format accepts.
+ * Prints qemu-img's "Formatting 'file', fmt=F ..." line first (with the
+ * options the user set, where qemu-img also lists defaults).  The -o list
+ * goes through the library's option-list parser into a copy of the
+ * driver's create_options; "-o help" lists what the format accepts.
+ * Without a size, an image with a backing file takes the backing file's
+ * size (the backing file is opened read-only to learn it, unless -u).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,145 +19,146 @@
 #include <getopt.h>
 
 static const char create_usage[] =
-"Usage: spindle-img create [-q] [-f fmt] [-o options] filename [size]\n"
+"Usage: spindle-img create [-q] [-f fmt] [-b backing_file [-F backing_fmt]]\n"
+"                          [-u] [-o options] filename [size]\n"
 "Create a new image of format fmt (default raw) and the given size\n"
 "(bytes, or with a k, M, G, T, P or E suffix).\n"
+"  -b file      backing file (formats that support one)\n"
+"  -F fmt       format of the backing file\n"
+"  -u           do not open the backing file (size must be given)\n"
 "  -o options   comma-separated key=value options; '-o help' lists them\n"
 "  -q           quiet: print nothing on success\n";
 
-static const char *const type_names[] = {
-    [OPT_FLAG] = "on/off", [OPT_NUMBER] = "num",
-    [OPT_SIZE] = "size", [OPT_STRING] = "str",
-};
+typedef struct CreateArgs {
+    const char *fmt;
+    const char *options;
+    const char *backing;
+    const char *backing_fmt;
+    const char *file;
+    const char *size;
+    bool unsafe;
+    bool quiet;
+} CreateArgs;
 
 static void list_options(const char *fmt, QEMUOptionParameter *opts)
 {
     printf("Supported %s options:\n", fmt);
-    for (QEMUOptionParameter *o = opts; o && o->name; o++) {
-        g_autofree char *key = g_strdup_printf("%s=<%s>", o->name,
-                                               type_names[o->type]);
-        printf("  %-22s - %s\n", key, o->help ? o->help : "");
-    }
+    print_option_help(stdout, opts);
     printf("\nThe protocol level may support further options.\n"
            "Specify the target filename to include those options.\n");
 }
 
-/* A copy of @list, terminator included, with no values assigned. */
-static QEMUOptionParameter *copy_options(const QEMUOptionParameter *list)
-{
-    int n = 0;
-
-    while (list && list[n].name) {
-        n++;
-    }
-    return g_memdup2(list ? list : &(QEMUOptionParameter){ 0 },
-                     sizeof(*list) * (n + 1));
-}
-
-static bool set_option(QEMUOptionParameter *list, const char *key,
-                       const char *value)
-{
-    for (QEMUOptionParameter *o = list; o->name; o++) {
-        int64_t n;
-
-        if (strcmp(o->name, key)) {
-            continue;
-        }
-        switch (o->type) {
-        case OPT_STRING:
-            o->value.s = g_strdup(value);
-            break;
-        case OPT_FLAG:
-            o->value.n = !strcmp(value, "on") || !strcmp(value, "yes") ||
-                         !strcmp(value, "true") || !*value;
-            break;
-        default:
-            n = cvtnum(value);
-            if (n < 0) {
-                img_error("Parameter '%s' expects a size", key);
-                return false;
-            }
-            o->value.n = n;
-        }
-        o->assigned = true;
-        return true;
-    }
-    img_error("Invalid parameter '%s'", key);
-    return false;
-}
-
-static bool parse_create_options(QEMUOptionParameter *list, const char *str)
+/* Set @name from the command line, failing if the format lacks it. */
+static bool set_param(QEMUOptionParameter *list, const char *name,
+                      const char *value, const char *fmt)
 {
     Error *err = NULL;
-    g_autoptr(GHashTable) kv = tool_parse_keyval(str, &err);
-    GHashTableIter it;
-    gpointer k, v;
 
-    if (!kv) {
+    if (!get_option_parameter(list, name)) {
+        img_error("Format '%s' does not support the option '%s'", fmt, name);
+        return false;
+    }
+    if (set_option_parameter(list, name, value, &err) < 0) {
         img_error("%s", error_get_pretty(err));
         error_free(err);
         return false;
     }
-    g_hash_table_iter_init(&it, kv);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        if (!set_option(list, k, v)) {
-            return false;
-        }
-    }
     return true;
 }
 
-static void free_options(QEMUOptionParameter *list)
+/* The size of the backing file, or -1 with a message. */
+static int64_t backing_size(const char *file, const char *fmt)
 {
-    for (QEMUOptionParameter *o = list; o->name; o++) {
-        if (o->type == OPT_STRING) {
-            g_free(o->value.s);
-        }
-    }
-    g_free(list);
-}
-
-static void print_formatting(const char *file, const char *fmt,
-                             QEMUOptionParameter *list)
-{
-    printf("Formatting '%s', fmt=%s", file, fmt);
-    for (QEMUOptionParameter *o = list; o->name; o++) {
-        if (!o->assigned) {
-            continue;
-        }
-        if (o->type == OPT_STRING) {
-            printf(" %s=%s", o->name, o->value.s);
-        } else if (o->type == OPT_FLAG) {
-            printf(" %s=%s", o->name, o->value.n ? "on" : "off");
-        } else {
-            printf(" %s=%" PRIu64, o->name, o->value.n);
-        }
-    }
-    printf("\n");
-}
-
-static int do_create(BlockDriver *drv, const char *file,
-                     QEMUOptionParameter *list, bool quiet)
-{
+    g_autofree char *path = g_strdup(file);
+    BlockDriverState *bs = bdrv_new("");
+    BlockDriver *drv = fmt ? bdrv_find_format(fmt) : NULL;
     Error *err = NULL;
+    int64_t size = -1;
 
-    QEMUOptionParameter *size = NULL;
+    if (fmt && !drv) {
+        img_error("Unknown backing file format '%s'", fmt);
+    } else if (bdrv_open(bs, path, BDRV_O_NO_BACKING | BDRV_O_FORCE_SHARE,
+                         drv, &err) < 0) {
+        img_error("Could not open backing image: %s",
+                  error_get_pretty(err));
+        error_free(err);
+    } else {
+        size = bdrv_getlength(bs);
+    }
+    bdrv_unref(bs);
+    return size;
+}
 
-    for (QEMUOptionParameter *o = list; o->name; o++) {
-        if (!strcmp(o->name, BLOCK_OPT_SIZE) && o->assigned) {
-            size = o;
+static bool fill_size(QEMUOptionParameter *list, const CreateArgs *a)
+{
+    g_autofree char *from_backing = NULL;
+    const char *size = a->size;
+    QEMUOptionParameter *p = get_option_parameter(list, BLOCK_OPT_SIZE);
+
+    if (!size && p && p->assigned) {
+        return true;
+    }
+    if (!size && a->backing && !a->unsafe) {
+        int64_t n = backing_size(a->backing, a->backing_fmt);
+        if (n < 0) {
+            return false;
         }
+        size = from_backing = g_strdup_printf("%" PRId64, n);
     }
     if (!size) {
         img_error("Image creation needs a size parameter");
-        return EXIT_FAILURE;
+        return false;
     }
-    if (!quiet) {
-        print_formatting(file, drv->format_name, list);
+    if (cvtnum(size) < 0) {
+        img_error("Invalid image size specified. You may use k, M, G, "
+                  "T, P or E suffixes for kilobytes, megabytes, "
+                  "gigabytes, terabytes, petabytes and exabytes.");
+        return false;
+    }
+    return set_param(list, BLOCK_OPT_SIZE, size, a->fmt);
+}
+
+/* The driver's create options filled from the command line, or NULL. */
+static QEMUOptionParameter *build_options(BlockDriver *drv,
+                                          const CreateArgs *a)
+{
+    QEMUOptionParameter *list;
+    Error *err = NULL;
+
+    list = append_option_parameters(NULL, drv->create_options);
+    if (a->options) {
+        list = parse_option_parameters(a->options, drv->create_options, list,
+                                       NULL, &err);
+        if (!list) {
+            img_error("%s", error_get_pretty(err));
+            error_free(err);
+            return NULL;
+        }
+    }
+    if ((a->backing &&
+         !set_param(list, BLOCK_OPT_BACKING_FILE, a->backing, a->fmt)) ||
+        (a->backing_fmt &&
+         !set_param(list, BLOCK_OPT_BACKING_FMT, a->backing_fmt, a->fmt)) ||
+        !fill_size(list, a)) {
+        free_option_parameters(list);
+        return NULL;
+    }
+    return list;
+}
+
+static int do_create(BlockDriver *drv, const CreateArgs *a,
+                     QEMUOptionParameter *list)
+{
+    Error *err = NULL;
+
+    if (!a->quiet) {
+        printf("Formatting '%s', fmt=%s ", a->file, drv->format_name);
+        print_option_parameters(stdout, list);
+        printf("\n");
         fflush(stdout);
     }
-    if (bdrv_create(drv, file, list, &err) < 0) {
-        img_error("%s: %s", file, error_get_pretty(err));
+    if (bdrv_create(drv, a->file, list, &err) < 0) {
+        img_error("%s: %s", a->file, error_get_pretty(err));
         error_free(err);
         return EXIT_FAILURE;
     }
@@ -165,57 +170,70 @@ static const struct option create_opts[] = {
     { NULL },
 };
 
-int img_create(int argc, char **argv)
+/* Parse argv into @a; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, CreateArgs *a)
 {
-    const char *fmt = "raw", *options = NULL;
-    QEMUOptionParameter *list;
-    BlockDriver *drv;
-    bool quiet = false;
-    int c, ret;
+    int c;
 
-    while ((c = getopt_long(argc, argv, "+hqf:o:", create_opts,
+    while ((c = getopt_long(argc, argv, "+hqf:o:b:F:u", create_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(create_usage);
-        case 'q': quiet = true; break;
-        case 'f': fmt = optarg; break;
-        case 'o': options = optarg; break;
+        case 'q': a->quiet = true; break;
+        case 'f': a->fmt = optarg; break;
+        case 'o': a->options = optarg; break;
+        case 'b': a->backing = optarg; break;
+        case 'F': a->backing_fmt = optarg; break;
+        case 'u': a->unsafe = true; break;
         default:
             img_error("Invalid option; try 'spindle-img create --help'");
             return EXIT_FAILURE;
         }
     }
-    drv = bdrv_find_format(fmt);
-    if (!drv) {
-        img_error("Unknown file format '%s'", fmt);
-        return EXIT_FAILURE;
-    }
-    if (options && (!strcmp(options, "help") || !strcmp(options, "?"))) {
-        list_options(fmt, drv->create_options);
-        return EXIT_SUCCESS;
+    if (a->options && (!strcmp(a->options, "help") ||
+                       !strcmp(a->options, "?"))) {
+        return -1;
     }
     if (optind >= argc || argc - optind > 2) {
         img_error("Expecting a filename and an optional size; try "
                   "'spindle-img create --help'");
         return EXIT_FAILURE;
     }
-    list = copy_options(drv->create_options);
-    if (options && !parse_create_options(list, options)) {
-        free_options(list);
+    a->file = argv[optind];
+    a->size = optind + 1 < argc ? argv[optind + 1] : NULL;
+    return -1;
+}
+
+int img_create(int argc, char **argv)
+{
+    CreateArgs a = { .fmt = "raw" };
+    QEMUOptionParameter *list;
+    BlockDriver *drv;
+    int ret = parse_args(argc, argv, &a);
+
+    if (ret >= 0) {
+        return ret;
+    }
+    drv = bdrv_find_format(a.fmt);
+    if (!drv) {
+        img_error("Unknown file format '%s'", a.fmt);
         return EXIT_FAILURE;
     }
-    if (optind + 1 < argc) {
-        int64_t size = cvtnum(argv[optind + 1]);
-        if (size < 0) {
-            img_error("Invalid image size specified. You may use k, M, G, "
-                      "T, P or E suffixes for kilobytes, megabytes, "
-                      "gigabytes, terabytes, petabytes and exabytes.");
-            free_options(list);
-            return EXIT_FAILURE;
-        }
-        set_option(list, BLOCK_OPT_SIZE, argv[optind + 1]);
+    if (a.options && (!strcmp(a.options, "help") ||
+                      !strcmp(a.options, "?"))) {
+        list_options(a.fmt, drv->create_options);
+        return EXIT_SUCCESS;
     }
-    ret = do_create(drv, argv[optind], list, quiet);
-    free_options(list);
+    if (!drv->bdrv_create) {
+        img_error("Format driver '%s' does not support image creation",
+                  a.fmt);
+        return EXIT_FAILURE;
+    }
+    list = build_options(drv, &a);
+    if (!list) {
+        return EXIT_FAILURE;
+    }
+    ret = do_create(drv, &a, list);
+    free_option_parameters(list);
     return ret;
 }
