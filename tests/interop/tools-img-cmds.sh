@@ -129,8 +129,7 @@ ok "raw image unchanged by the failed commands" sh -c \
      [ \$(stat -c %s '$raw') -eq 4194304 ]"
 
 # ---- qcow2, once this build has the driver ---------------------------
-if $SIMG info "$raw" >/dev/null && \
-   $SIMG create -q -f qcow2 "$tmp/probe.qcow2" 1M 2>/dev/null; then
+if $SIMG create -q -f qcow2 "$tmp/probe.qcow2" 1M 2>/dev/null; then
     . "$(dirname "$0")/tools-img-cmds-qcow2.sh"
 else
     n=$((n + 1)); echo "ok $n - qcow2 # SKIP no qcow2 driver in this build"
