@@ -9,6 +9,7 @@
 BlockDriver *const bdrv_builtin_drivers[] = {
     &bdrv_null_co,
     &bdrv_null_aio,
+    &bdrv_qcow2,
     &bdrv_raw,
     &bdrv_file,
     &bdrv_host_device,

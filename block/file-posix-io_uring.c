@@ -204,6 +204,14 @@ static void completion_cb(void *opaque)
     luring_unref(lr);
 }
 
+/* Busy-poll check: completions waiting, no system call needed. */
+static bool completion_poll(void *opaque)
+{
+    Luring *lr = opaque;
+
+    return io_uring_cq_ready(&lr->ring) > 0;
+}
+
 /* ---- the ring of a context ----------------------------------------- */
 
 static Luring *luring_new(AioContext *ctx, Error **errp)
@@ -223,7 +231,8 @@ static Luring *luring_new(AioContext *ctx, Error **errp)
     lr->refcnt = 1;
     qemu_co_queue_init(&lr->slot_waiters);
     lr->submit_bh = aio_bh_new(ctx, submit_bh_cb, lr);
-    aio_set_fd_handler(ctx, lr->ring.ring_fd, completion_cb, NULL, lr);
+    aio_set_fd_handler_poll(ctx, lr->ring.ring_fd, completion_cb, NULL,
+                            completion_poll, completion_cb, lr);
     return lr;
 }
 

@@ -15,6 +15,7 @@ extern BlockDriver *const bdrv_builtin_drivers[];
 extern BlockDriver bdrv_null_co;
 extern BlockDriver bdrv_null_aio;
 extern BlockDriver bdrv_raw;
+extern BlockDriver bdrv_qcow2;
 extern BlockDriver bdrv_file;
 extern BlockDriver bdrv_host_device;
 extern BlockDriver bdrv_blkdebug;

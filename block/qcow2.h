@@ -1,0 +1,544 @@
+/*
+ * qcow2: private declarations shared by the driver's files.
+ *
+ *   qcow2.c           probe, open/close, header and header extensions,
+ *                     feature bits, corruption handling, info, truncate
+ *   qcow2-create.c    image creation and preallocation
+ *   qcow2-io.c        the data path: read, write (with copy-on-write of
+ *                     partial clusters), zero writes, discard, status
+ *   qcow2-cluster.c   guest-to-host mapping: L1/L2 lookup, allocation of
+ *                     data clusters, in-flight allocation tracking
+ *   qcow2-refcount.c  refcount table and blocks, allocation from free
+ *                     space, freeing, the metadata overlap check
+ *   qcow2-cache.c     the write-back caches of L2 slices and refcount
+ *                     blocks, with flush ordering between them
+ *
+ * Extensions planned on top (snapshots, compression, check/repair,
+ * encryption, persistent bitmaps) get files of their own; the hooks they
+ * need are marked "later:" below.  Byte order: everything on disk is
+ * big-endian; every table held in memory here (L1, refcount table) is in
+ * host order, while cached L2 slices and refcount blocks stay big-endian
+ * (they are written back as they are).
+ *
+ * Locking: all requests of a node run as coroutines in its AioContext.
+ * s->lock (a CoMutex) protects every field marked "lock" and the caches;
+ * it is never held across guest data I/O, only across metadata I/O.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef BLOCK_QCOW2_H
+#define BLOCK_QCOW2_H
+
+#include "block/block_int.h"
+#include "qemu/coroutine.h"
+#include "qemu/queue.h"
+#include "qemu/timer.h"
+#include "qemu/host-utils.h"
+
+/* ---- on-disk constants ------------------------------------------------ */
+
+#define QCOW_MAGIC              0x514649fbU   /* "QFI\xfb" */
+
+#define QCOW_MIN_CLUSTER_BITS   9
+#define QCOW_MAX_CLUSTER_BITS   21           /* 2 MiB, as QEMU */
+#define QCOW_DEFAULT_CLUSTER_SIZE 65536
+
+/* Implementation limits (same as QEMU's, so images move both ways). */
+#define QCOW_MAX_L1_BYTES       (32 * 1024 * 1024)
+#define QCOW_MAX_REFTABLE_BYTES (8 * 1024 * 1024)
+#define QCOW_MAX_BACKING_NAME   1023
+#define QCOW_MAX_SNAPSHOTS      65536
+#define QCOW_MAX_HOST_OFFSET    (1ULL << 56)
+
+#define QCOW_OFLAG_COPIED       (1ULL << 63)
+#define QCOW_OFLAG_COMPRESSED   (1ULL << 62)
+#define QCOW_OFLAG_ZERO         (1ULL << 0)
+
+#define L1E_OFFSET_MASK         0x00fffffffffffe00ULL
+#define L1E_RESERVED_MASK       0x7f000000000001ffULL
+#define L2E_OFFSET_MASK         0x00fffffffffffe00ULL
+#define L2E_STD_RESERVED_MASK   0x3f000000000001feULL
+#define REFT_OFFSET_MASK        0xfffffffffffffe00ULL
+#define REFT_RESERVED_MASK      0x1ffULL
+
+/* incompatible_features */
+#define QCOW2_INCOMPAT_DIRTY        (1ULL << 0)
+#define QCOW2_INCOMPAT_CORRUPT      (1ULL << 1)
+#define QCOW2_INCOMPAT_DATA_FILE    (1ULL << 2)
+#define QCOW2_INCOMPAT_COMPRESSION  (1ULL << 3)
+#define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
+#define QCOW2_INCOMPAT_SUPPORTED    (QCOW2_INCOMPAT_DIRTY | \
+                                     QCOW2_INCOMPAT_CORRUPT | \
+                                     QCOW2_INCOMPAT_COMPRESSION)
+/* compatible_features */
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
+/* autoclear_features; none is supported yet (bitmaps come later) */
+#define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
+#define QCOW2_AUTOCLEAR_DATA_RAW    (1ULL << 1)
+#define QCOW2_AUTOCLEAR_SUPPORTED   0ULL
+
+/* header extension types */
+#define QCOW2_EXT_END               0x00000000U
+#define QCOW2_EXT_BACKING_FORMAT    0xe2792acaU
+#define QCOW2_EXT_FEATURE_TABLE     0x6803f857U
+#define QCOW2_EXT_BITMAPS           0x23852875U
+#define QCOW2_EXT_CRYPTO_HEADER     0x0537be77U
+#define QCOW2_EXT_DATA_FILE         0x44415441U
+
+#define QCOW2_COMPRESSION_ZLIB      0
+#define QCOW2_COMPRESSION_ZSTD      1
+
+#define QCOW2_CRYPT_NONE            0
+#define QCOW2_CRYPT_AES             1
+#define QCOW2_CRYPT_LUKS            2
+
+/*
+ * The fixed header, in file order (big-endian on disk).  Version 2 images
+ * end after snapshots_offset (72 bytes); version 3 ones carry at least up
+ * to header_length (104) and we write 112, with compression_type.  Every
+ * field is naturally aligned, so no packing attribute is needed.
+ */
+typedef struct QCowHeader {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t backing_file_offset;
+    uint32_t backing_file_size;
+    uint32_t cluster_bits;
+    uint64_t size;
+    uint32_t crypt_method;
+    uint32_t l1_size;
+    uint64_t l1_table_offset;
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+    /* version 3 */
+    uint64_t incompatible_features;
+    uint64_t compatible_features;
+    uint64_t autoclear_features;
+    uint32_t refcount_order;
+    uint32_t header_length;
+    uint8_t compression_type;
+    uint8_t padding[7];
+} QCowHeader;
+
+#define QCOW2_V2_HEADER_SIZE        72
+#define QCOW2_V3_MIN_HEADER_SIZE    104
+#define QCOW2_V3_HEADER_SIZE        ((int)sizeof(QCowHeader))
+
+/* One entry of the feature name table extension. */
+typedef struct Qcow2Feature {
+    uint8_t type;               /* 0 incompatible, 1 compatible, 2 autoclear */
+    uint8_t bit;
+    char name[46];
+} Qcow2Feature;
+
+enum {
+    QCOW2_FEAT_TYPE_INCOMPATIBLE = 0,
+    QCOW2_FEAT_TYPE_COMPATIBLE = 1,
+    QCOW2_FEAT_TYPE_AUTOCLEAR = 2,
+};
+
+/* A header extension we do not understand, kept to be written back. */
+typedef struct Qcow2UnknownExt {
+    uint32_t magic;
+    uint32_t len;
+    QLIST_ENTRY(Qcow2UnknownExt) next;
+    uint8_t data[];
+} Qcow2UnknownExt;
+
+/* ---- mapping ---------------------------------------------------------- */
+
+typedef enum QCow2ClusterType {
+    QCOW2_CLUSTER_UNALLOCATED,   /* read from backing, else zeroes */
+    QCOW2_CLUSTER_ZERO_PLAIN,    /* reads as zeroes, no host cluster */
+    QCOW2_CLUSTER_ZERO_ALLOC,    /* reads as zeroes, host cluster kept */
+    QCOW2_CLUSTER_NORMAL,        /* data at a host cluster */
+    QCOW2_CLUSTER_COMPRESSED,    /* later: qcow2-compress.c */
+} QCow2ClusterType;
+
+/* A region to copy from the old contents into a new cluster. */
+typedef struct Qcow2COWRegion {
+    uint64_t offset;             /* from the start of the first cluster */
+    uint64_t nb_bytes;
+} Qcow2COWRegion;
+
+/*
+ * An allocation in flight: clusters [guest_offset, +nb_clusters) get new
+ * host clusters at alloc_offset.  Between qcow2_alloc_host_offset and
+ * qcow2_alloc_cluster_link_l2 (or _abort) it sits in s->cluster_allocs,
+ * and any other write touching those guest clusters waits on
+ * dependent_requests: data for one guest cluster is never written to
+ * two new host clusters at once.
+ */
+typedef struct QCowL2Meta {
+    uint64_t guest_offset;       /* cluster aligned */
+    uint64_t alloc_offset;       /* host offset of the first new cluster */
+    int nb_clusters;
+    Qcow2COWRegion cow_start;    /* head to preserve, before the data */
+    Qcow2COWRegion cow_end;      /* tail to preserve, after the data */
+    CoQueue dependent_requests;
+    QLIST_ENTRY(QCowL2Meta) next_in_flight;
+} QCowL2Meta;
+
+/* ---- caches ----------------------------------------------------------- */
+
+typedef struct Qcow2Cache Qcow2Cache;
+
+/* Which metadata a write is, so the overlap check skips its own kind. */
+typedef enum {
+    QCOW2_OL_MAIN_HEADER   = 1 << 0,
+    QCOW2_OL_ACTIVE_L1     = 1 << 1,
+    QCOW2_OL_ACTIVE_L2     = 1 << 2,
+    QCOW2_OL_REFCOUNT_TABLE = 1 << 3,
+    QCOW2_OL_REFCOUNT_BLOCK = 1 << 4,
+    QCOW2_OL_SNAPSHOT_TABLE = 1 << 5,
+    QCOW2_OL_ALL           = 0x3f,
+    QCOW2_OL_NONE          = 0,      /* a data write: check everything */
+} Qcow2MetadataOverlap;
+
+/* ---- the driver state ------------------------------------------------- */
+
+typedef struct BDRVQcow2State {
+    /* Immutable after open (changed only by create/open/close). */
+    int qcow_version;            /* 2 or 3 */
+    int cluster_bits;
+    int cluster_size;
+    int l2_bits;                 /* log2 of entries per L2 table */
+    int l2_size;                 /* entries per L2 table */
+    int l2_slice_size;           /* entries per cached L2 slice */
+    int l2_entry_size;           /* 8; 16 with extended L2 (later) */
+    int subclusters_per_cluster; /* 1; 32 with extended L2 (later) */
+    int refcount_order;
+    int refcount_bits;
+    uint64_t refcount_max;
+    int refcount_block_bits;     /* log2 of entries per refcount block */
+    int refcount_block_size;
+    int csize_shift;             /* compressed descriptor layout */
+    uint64_t csize_mask;
+    uint64_t cluster_offset_mask;
+    uint8_t compression_type;
+    int crypt_method_header;
+    bool use_lazy_refcounts;     /* compat bit set and opened writable */
+    bool writable;
+
+    CoMutex lock;                /* protects everything below */
+
+    uint64_t size;               /* virtual size (lock) */
+    uint64_t incompatible_features;
+    uint64_t compatible_features;
+    uint64_t autoclear_features;
+    uint32_t header_length;      /* as read (>= 104 in v3) */
+    uint8_t *unknown_header_fields;     /* bytes past our v3 header */
+    uint32_t unknown_header_fields_size;
+    QLIST_HEAD(, Qcow2UnknownExt) unknown_exts;
+    bool corrupt_signalled;      /* message logged once */
+    int64_t file_length_hint;    /* image file length last seen */
+
+    /* active L1 table, host order */
+    uint32_t l1_size;
+    uint64_t l1_table_offset;
+    uint64_t *l1_table;
+    int l1_vm_state_index;       /* first L1 index past the guest disk */
+
+    /* refcount table, host order */
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_size;        /* entries */
+    uint64_t *refcount_table;
+    uint64_t free_cluster_index;         /* no free cluster below it */
+
+    Qcow2Cache *l2_table_cache;
+    Qcow2Cache *refcount_block_cache;
+    QEMUTimer *cache_clean_timer;
+    uint64_t cache_clean_interval;       /* seconds, 0 = off */
+
+    QLIST_HEAD(, QCowL2Meta) cluster_allocs;
+
+    /* later: snapshots (qcow2-snapshot.c) fill these; today only counted
+     * and validated so the overlap check and header keep them intact. */
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+} BDRVQcow2State;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Unaligned big-endian loads and stores. */
+static inline uint64_t be64_load(const void *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return GUINT64_FROM_BE(v);
+}
+
+static inline uint32_t be32_load(const void *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return GUINT32_FROM_BE(v);
+}
+
+static inline void be64_store(void *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline void be32_store(void *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline uint64_t offset_into_cluster(BDRVQcow2State *s, uint64_t off)
+{
+    return off & (s->cluster_size - 1);
+}
+
+static inline uint64_t start_of_cluster(BDRVQcow2State *s, uint64_t off)
+{
+    return off & ~((uint64_t)s->cluster_size - 1);
+}
+
+static inline int64_t size_to_clusters(BDRVQcow2State *s, uint64_t size)
+{
+    return (size + (s->cluster_size - 1)) >> s->cluster_bits;
+}
+
+static inline int offset_to_l1_index(BDRVQcow2State *s, uint64_t off)
+{
+    return off >> (s->l2_bits + s->cluster_bits);
+}
+
+static inline int offset_to_l2_index(BDRVQcow2State *s, uint64_t off)
+{
+    return (off >> s->cluster_bits) & (s->l2_size - 1);
+}
+
+static inline int offset_to_l2_slice_index(BDRVQcow2State *s, uint64_t off)
+{
+    return (off >> s->cluster_bits) & (s->l2_slice_size - 1);
+}
+
+/* Number of L1 entries a disk of @size bytes needs. */
+static inline uint64_t size_to_l1(BDRVQcow2State *s, uint64_t size)
+{
+    int shift = s->cluster_bits + s->l2_bits;
+
+    return (size + (1ULL << shift) - 1) >> shift;
+}
+
+/* Entry @idx of a (big-endian) cached L2 slice, in host order. */
+static inline uint64_t l2_entry_get(BDRVQcow2State *s, uint64_t *slice,
+                                    int idx)
+{
+    return GUINT64_FROM_BE(slice[idx * (s->l2_entry_size / 8)]);
+}
+
+static inline void l2_entry_set(BDRVQcow2State *s, uint64_t *slice, int idx,
+                                uint64_t entry)
+{
+    slice[idx * (s->l2_entry_size / 8)] = GUINT64_TO_BE(entry);
+}
+
+/* What an L2 entry describes.  Reserved bits are checked by the caller. */
+static inline QCow2ClusterType qcow2_get_cluster_type(uint64_t l2_entry)
+{
+    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
+        return QCOW2_CLUSTER_COMPRESSED;
+    }
+    if (l2_entry & QCOW_OFLAG_ZERO) {
+        return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_ZERO_ALLOC
+                                            : QCOW2_CLUSTER_ZERO_PLAIN;
+    }
+    return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_NORMAL
+                                        : QCOW2_CLUSTER_UNALLOCATED;
+}
+
+static inline bool has_data_file(BlockDriverState *bs)
+{
+    return false;                /* later: external data files */
+}
+
+/* ---- qcow2.c ---------------------------------------------------------- */
+
+/*
+ * Rewrite the whole first cluster (header, extensions, backing file name)
+ * from the state.  Lock held or no request in flight.  0 or -errno.
+ */
+int qcow2_update_header(BlockDriverState *bs);
+
+/* Set (before the first allocating write with lazy refcounts) or clear
+ * (after flushing everything) the dirty bit.  0 or -errno. */
+int coroutine_fn qcow2_mark_dirty(BlockDriverState *bs);
+int qcow2_mark_clean(BlockDriverState *bs);
+
+/*
+ * The image contradicts itself at [@offset, +@size) (-1: unknown): log
+ * @fmt once, and when @fatal and writable, set the corrupt bit so that no
+ * one writes to it again.  Callers then fail the request with -EIO.
+ */
+void qcow2_signal_corruption(BlockDriverState *bs, bool fatal,
+                             int64_t offset, int64_t size,
+                             const char *fmt, ...) QEMU_PRINTF(5, 6);
+
+/* Run @entry(@opaque) in a coroutine (directly if already in one). */
+int qcow2_run_co(BlockDriverState *bs, int coroutine_fn (*fn)(void *),
+                 void *opaque);
+
+/* ---- qcow2-cache.c ---------------------------------------------------- */
+
+/*
+ * A cache of @num_tables tables of @table_size bytes read from the file.
+ * @ol says what metadata kind the tables are (for the overlap check).
+ */
+Qcow2Cache *qcow2_cache_create(BlockDriverState *bs, int num_tables,
+                               int table_size, Qcow2MetadataOverlap ol);
+/* Free the cache; dirty entries are lost (flush first). */
+void qcow2_cache_destroy(Qcow2Cache *c);
+
+/* Pin the table at @offset (loading it if needed) into *@table. */
+int coroutine_fn qcow2_cache_get(BlockDriverState *bs, Qcow2Cache *c,
+                                 uint64_t offset, void **table);
+/* As qcow2_cache_get for a table being created: nothing is read. */
+int coroutine_fn qcow2_cache_get_empty(BlockDriverState *bs, Qcow2Cache *c,
+                                       uint64_t offset, void **table);
+/* Unpin; *@table becomes NULL. */
+void qcow2_cache_put(Qcow2Cache *c, void **table);
+/* The pinned @table changed and must be written back. */
+void qcow2_cache_entry_mark_dirty(Qcow2Cache *c, void *table);
+/* Forget the table at @offset (its cluster was freed), dirty or not. */
+void qcow2_cache_discard(Qcow2Cache *c, uint64_t offset);
+
+/*
+ * Dirty tables of @c must not reach the file before those of
+ * @dependency: the next write-back of @c flushes @dependency first.
+ */
+int coroutine_fn qcow2_cache_set_dependency(BlockDriverState *bs,
+                                            Qcow2Cache *c,
+                                            Qcow2Cache *dependency);
+/* Write back every dirty table (honouring dependencies), no file flush. */
+int coroutine_fn qcow2_cache_write(BlockDriverState *bs, Qcow2Cache *c);
+/* qcow2_cache_write, then flush the file. */
+int coroutine_fn qcow2_cache_flush(BlockDriverState *bs, Qcow2Cache *c);
+/* Write back and drop every table (reopen, make_empty). */
+int coroutine_fn qcow2_cache_empty(BlockDriverState *bs, Qcow2Cache *c);
+/* Drop clean, unpinned tables not used since the previous call. */
+void qcow2_cache_clean_unused(Qcow2Cache *c);
+/* Sizes in bytes of the tables the cache holds. */
+int qcow2_cache_table_size(Qcow2Cache *c);
+
+/* ---- qcow2-refcount.c ------------------------------------------------- */
+
+/* Load the refcount table (open; outside or inside a coroutine). */
+int qcow2_refcount_init(BlockDriverState *bs);
+void qcow2_refcount_close(BlockDriverState *bs);
+
+/* Refcount of the cluster with index @cluster_index. Lock held. */
+int coroutine_fn qcow2_get_refcount(BlockDriverState *bs,
+                                    int64_t cluster_index,
+                                    uint64_t *refcount);
+
+/*
+ * Allocate @size bytes of contiguous clusters (refcount 1).  Returns the
+ * host offset or -errno.  Lock held.
+ */
+int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs,
+                                          uint64_t size);
+
+/*
+ * Decrease the refcount of the clusters in [@offset, +@size); clusters
+ * that become free are discarded in the file when @pass_discard.  Errors
+ * are logged: at worst clusters leak.  Lock held.
+ */
+void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
+                                      uint64_t size, bool pass_discard);
+/* Free whatever host clusters the L2 entry @l2_entry owns. */
+void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
+                                         uint64_t l2_entry,
+                                         bool pass_discard);
+
+/*
+ * Check that writing [@offset, +@size) does not hit metadata other than
+ * the kinds in @ign.  On a hit, the image is marked corrupt and -EIO
+ * returned.  Lock held (reads the L1 and refcount tables).
+ */
+int qcow2_pre_write_overlap_check(BlockDriverState *bs,
+                                  Qcow2MetadataOverlap ign,
+                                  int64_t offset, int64_t size);
+
+/* ---- qcow2-cluster.c -------------------------------------------------- */
+
+/*
+ * Look up guest @offset.  On return *@bytes (at most its input, at least
+ * 1) is the length of the run of clusters from @offset of the same type
+ * and, for NORMAL, contiguous in the file; *@host_offset is the host
+ * offset of @offset (0 unless NORMAL or ZERO_ALLOC; for COMPRESSED the
+ * raw L2 entry).  Lock held.  0 or -errno.
+ */
+int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t *bytes, uint64_t *host_offset,
+                                       QCow2ClusterType *type);
+
+/*
+ * Find or allocate host space for writing [@offset, +*@bytes).  Either
+ * the clusters are already writable in place (*@m NULL), or new clusters
+ * were allocated and *@m describes them (it must then be finished with
+ * qcow2_alloc_cluster_link_l2 or _abort).  *@bytes may shrink.  May wait
+ * (dropping the lock) for overlapping allocations.  Lock held.
+ */
+int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
+                                         uint64_t offset, uint64_t *bytes,
+                                         uint64_t *host_offset,
+                                         QCowL2Meta **m);
+/* Point the L2 entries at the new clusters, free the old ones. Lock. */
+int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
+                                             QCowL2Meta *m);
+/* Give the new clusters back after a failed write. Lock held. */
+void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
+                                            QCowL2Meta *m);
+/* Leave s->cluster_allocs, wake waiters and free @m. Lock held. */
+void qcow2_alloc_meta_done(BlockDriverState *bs, QCowL2Meta *m);
+
+/*
+ * Make whole clusters in [@offset, +@bytes) unallocated (@full) or, when
+ * a backing file would show through, zero clusters (v3).  Lock held.
+ */
+int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t bytes, bool full);
+/* Make whole clusters read as zeroes (v3 only). Lock held. */
+int coroutine_fn qcow2_cluster_zeroize(BlockDriverState *bs, uint64_t offset,
+                                       uint64_t bytes);
+/* Grow the L1 table to at least @min_size entries. Lock held. */
+int coroutine_fn qcow2_grow_l1_table(BlockDriverState *bs,
+                                     uint64_t min_size);
+/* Is any cluster at or after guest @offset allocated (truncate)? */
+int coroutine_fn qcow2_any_allocated_after(BlockDriverState *bs,
+                                           uint64_t offset);
+/* Preallocate metadata (and host clusters) for [@offset, +@bytes). */
+int coroutine_fn qcow2_preallocate_range(BlockDriverState *bs,
+                                         uint64_t offset, uint64_t bytes,
+                                         uint64_t *host_end);
+
+/* ---- qcow2-io.c ------------------------------------------------------- */
+
+int coroutine_fn qcow2_co_readv(BlockDriverState *bs, int64_t sector_num,
+                                int nb_sectors, QEMUIOVector *qiov);
+int coroutine_fn qcow2_co_writev(BlockDriverState *bs, int64_t sector_num,
+                                 int nb_sectors, QEMUIOVector *qiov);
+int coroutine_fn qcow2_co_write_zeroes(BlockDriverState *bs,
+                                       int64_t sector_num, int nb_sectors);
+int coroutine_fn qcow2_co_discard(BlockDriverState *bs, int64_t sector_num,
+                                  int nb_sectors);
+int coroutine_fn qcow2_co_is_allocated(BlockDriverState *bs,
+                                       int64_t sector_num, int nb_sectors,
+                                       int *pnum);
+int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
+
+/* ---- qcow2-create.c --------------------------------------------------- */
+
+int qcow2_create(const char *filename, QEMUOptionParameter *options);
+extern QEMUOptionParameter qcow2_create_options[];
+
+#endif /* BLOCK_QCOW2_H */

@@ -1,0 +1,171 @@
+/*
+ * image-peer: the Spindle side of the image-format interop tests, for any
+ * format the library has (it does not depend on spindle-img/spindle-io).
+ *
+ *   image-peer create FMT IMAGE SIZE [OPTIONS]
+ *       create IMAGE (OPTIONS as `-o` takes them: "cluster_size=4k,...")
+ *   image-peer [-r] [-f FMT] IMAGE COMMAND...
+ *       open IMAGE (read-write unless -r; format probed unless -f) and
+ *       run each COMMAND, one argument each:
+ *         "write OFF LEN BYTE"   fill with BYTE
+ *         "read OFF LEN BYTE"    verify every byte is BYTE
+ *         "zero OFF LEN"         write zeroes
+ *         "discard OFF LEN"      discard
+ *         "flush"
+ *         "truncate SIZE"
+ *       OFF, LEN and SIZE take the size suffixes k, M, G.
+ *
+ * Exits 0 when everything worked; otherwise prints what failed (for a
+ * read, the first mismatching offset) on stderr and exits 1.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "qemu/osdep.h"
+#include "block/block.h"
+#include "block/block_int.h"
+#include "qemu/main-loop.h"
+#include "qapi/error.h"
+
+static bool parse_size(const char *s, uint64_t *v)
+{
+    Error *err = NULL;
+
+    if (parse_option_size("number", s, v, &err) < 0) {
+        error_report_err(err);
+        return false;
+    }
+    return true;
+}
+
+static int do_create(int argc, char **argv)
+{
+    BlockDriver *drv;
+    QEMUOptionParameter *opts;
+    Error *err = NULL;
+    uint64_t size;
+    int ret;
+
+    if (argc < 5 || argc > 6) {
+        fprintf(stderr, "usage: image-peer create FMT IMAGE SIZE [OPTS]\n");
+        return 2;
+    }
+    drv = bdrv_find_format(argv[2]);
+    if (!drv || !parse_size(argv[4], &size)) {
+        fprintf(stderr, "bad format or size\n");
+        return 2;
+    }
+    opts = parse_option_parameters(argc == 6 ? argv[5] : "",
+                                   drv->create_options, NULL, NULL, &err);
+    if (!opts || set_option_parameter_int(opts, BLOCK_OPT_SIZE, size,
+                                          &err) < 0) {
+        error_report_err(err);
+        free_option_parameters(opts);
+        return 1;
+    }
+    ret = bdrv_create(drv, argv[3], opts, &err);
+    free_option_parameters(opts);
+    if (ret < 0) {
+        error_report_err(err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Read [off, +len) and compare every byte with @byte. */
+static int verify(BlockDriverState *bs, uint64_t off, uint64_t len,
+                  uint8_t byte)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+
+    if (bdrv_pread(bs, off, buf, len) < 0) {
+        fprintf(stderr, "read %" PRIu64 " +%" PRIu64 " failed\n", off, len);
+        return -1;
+    }
+    for (uint64_t i = 0; i < len; i++) {
+        if (buf[i] != byte) {
+            fprintf(stderr, "mismatch at %" PRIu64 ": 0x%02x, expected "
+                    "0x%02x\n", off + i, buf[i], byte);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run_command(BlockDriverState *bs, const char *cmd)
+{
+    g_auto(GStrv) w = g_strsplit(cmd, " ", -1);
+    guint n = g_strv_length(w);
+    uint64_t a = 0, b = 0, c = 0;
+
+    if ((n > 1 && !parse_size(w[1], &a)) || (n > 2 && !parse_size(w[2], &b))
+        || (n > 3 && !parse_size(w[3], &c))) {
+        return -1;
+    }
+    if (!strcmp(w[0], "write") && n == 4) {
+        g_autofree uint8_t *buf = g_malloc(b);
+        memset(buf, c, b);
+        return bdrv_pwrite(bs, a, buf, b) < 0 ? -1 : 0;
+    }
+    if (!strcmp(w[0], "read") && n == 4) {
+        return verify(bs, a, b, c);
+    }
+    if (!strcmp(w[0], "zero") && n == 3) {
+        return bdrv_write_zeroes(bs, a >> 9, b >> 9);
+    }
+    if (!strcmp(w[0], "discard") && n == 3) {
+        return bdrv_discard(bs, a >> 9, b >> 9);
+    }
+    if (!strcmp(w[0], "flush") && n == 1) {
+        return bdrv_flush(bs);
+    }
+    if (!strcmp(w[0], "truncate") && n == 2) {
+        return bdrv_truncate(bs, a);
+    }
+    fprintf(stderr, "unknown command '%s'\n", cmd);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    int flags = BDRV_O_RDWR | BDRV_O_CACHE_WB;
+    BlockDriver *drv = NULL;
+    BlockDriverState *bs;
+    Error *err = NULL;
+    int opt, ret = 0;
+
+    qemu_init_main_loop(&error_fatal);
+    if (argc > 1 && !strcmp(argv[1], "create")) {
+        return do_create(argc, argv);
+    }
+    while ((opt = getopt(argc, argv, "rf:")) != -1) {
+        switch (opt) {
+        case 'r':
+            flags &= ~BDRV_O_RDWR;
+            break;
+        case 'f':
+            drv = bdrv_find_format(optarg);
+            break;
+        default:
+            fprintf(stderr, "usage: image-peer [-r] [-f FMT] IMAGE CMD...\n");
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "usage: image-peer [-r] [-f FMT] IMAGE CMD...\n");
+        return 2;
+    }
+    bs = bdrv_new("");
+    if (bdrv_open(bs, argv[optind], flags, drv, &err) < 0) {
+        error_report_err(err);
+        bdrv_unref(bs);
+        return 1;
+    }
+    for (int i = optind + 1; i < argc && ret == 0; i++) {
+        ret = run_command(bs, argv[i]);
+        if (ret < 0) {
+            fprintf(stderr, "'%s' failed\n", argv[i]);
+        }
+    }
+    bdrv_unref(bs);
+    return ret < 0 ? 1 : 0;
+}
