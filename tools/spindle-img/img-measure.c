@@ -20,6 +20,8 @@
 typedef struct MeasureInfo {
     int64_t required;
     int64_t fully_allocated;
+    bool has_bitmaps;         /* source and output both keep bitmaps */
+    int64_t bitmaps;          /* bytes for the source's bitmaps */
 } MeasureInfo;
 
 /*
@@ -238,6 +240,9 @@ static bool qcow2_measure(QEMUOptionParameter *opts, BlockDriverState *in,
     info->fully_allocated = qcow2_full_size(size, cluster_size,
                                             refcount_bits, extended_l2);
     info->required = info->fully_allocated - size + required;
+    /* qemu-img shows the bitmap size whenever the source format could
+     * have persistent bitmaps; this build copies none, so 0. */
+    info->has_bitmaps = in && !strcmp(bdrv_get_format_name(in), "qcow2");
     return true;
 }
 
@@ -277,11 +282,18 @@ typedef struct MeasureArgs {
 static void print_result(const MeasureInfo *info, bool json)
 {
     if (json) {
-        printf("{\n    \"required\": %" PRId64 ",\n    \"fully-allocated\": "
+        printf("{\n");
+        if (info->has_bitmaps) {
+            printf("    \"bitmaps\": %" PRId64 ",\n", info->bitmaps);
+        }
+        printf("    \"required\": %" PRId64 ",\n    \"fully-allocated\": "
                "%" PRId64 "\n}\n", info->required, info->fully_allocated);
-    } else {
-        printf("required size: %" PRId64 "\nfully allocated size: %" PRId64
-               "\n", info->required, info->fully_allocated);
+        return;
+    }
+    printf("required size: %" PRId64 "\nfully allocated size: %" PRId64
+           "\n", info->required, info->fully_allocated);
+    if (info->has_bitmaps) {
+        printf("bitmaps size: %" PRId64 "\n", info->bitmaps);
     }
 }
 
