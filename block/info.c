@@ -1,11 +1,13 @@
 /*
  * Node properties and maintenance calls forwarded to the driver: info,
  * zero-init, read-only, encryption keys, backing file changes, check,
- * cache invalidation, compressed writes, copy-on-read and in-use counts.
+ * option amendment, cache invalidation, compressed writes, copy-on-read
+ * and in-use counts.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "block/internal.h"
 
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
@@ -147,6 +149,28 @@ int bdrv_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix)
         return drv->bdrv_check(bs, res);
     }
     return -ENOTSUP;
+}
+
+int bdrv_amend_options(BlockDriverState *bs, QEMUOptionParameter *opts,
+                       Error **errp)
+{
+    BlockDriver *drv = bs->drv;
+
+    if (!drv) {
+        error_setg(errp, "No medium");
+        return -ENOMEDIUM;
+    }
+    if (!drv->bdrv_amend_options) {
+        error_setg(errp, "Format driver '%s' does not support option "
+                   "amendment", drv->format_name);
+        return -ENOTSUP;
+    }
+    if (bs->read_only) {
+        error_setg(errp, "Image is read-only");
+        return -EACCES;
+    }
+    bdrv_drain(bs);
+    return drv->bdrv_amend_options(bs, opts, errp);
 }
 
 void bdrv_invalidate_cache(BlockDriverState *bs)

@@ -484,6 +484,15 @@ void bdrv_get_backing_filename(BlockDriverState *bs, char *filename,
                                int filename_size);
 /* Check and optionally repair; 0 or -errno (-ENOTSUP: format can't). */
 int bdrv_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
+/*
+ * Change format options of the open image @bs in place: @opts is a copy
+ * of the driver's create_options with the options to change assigned.
+ * Main thread, outside coroutines; @bs open read-write.  Returns 0, or
+ * -errno with @errp set; -ENOTSUP when the format cannot amend at all
+ * ("Format driver 'raw' does not support option amendment").
+ */
+int bdrv_amend_options(BlockDriverState *bs, QEMUOptionParameter *opts,
+                       Error **errp);
 void bdrv_invalidate_cache(BlockDriverState *bs);
 void bdrv_invalidate_cache_all(void);
 int bdrv_ioctl(BlockDriverState *bs, unsigned long req, void *buf);

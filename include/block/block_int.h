@@ -207,6 +207,15 @@ struct BlockDriver {
     void (*bdrv_detach_aio_context)(BlockDriverState *bs);
     void (*bdrv_attach_aio_context)(BlockDriverState *bs,
                                     AioContext *new_context);
+    /*
+     * Change creation options of the open image @bs (qemu-img amend).
+     * @opts is a copy of create_options in which the user's options are
+     * marked assigned; the driver must refuse, with a message in @errp,
+     * any it cannot change.  Main thread, outside coroutines, image open
+     * read-write.  0 or -errno with @errp set.
+     */
+    int (*bdrv_amend_options)(BlockDriverState *bs,
+                              QEMUOptionParameter *opts, Error **errp);
 
     QLIST_ENTRY(BlockDriver) list;
 };

@@ -29,7 +29,7 @@ ok "spindle-io: one parse error line" sh -c \
     "$SIO -c 'read 0 12x' null-co:// | grep -c . | grep -qx 1"
 ok "spindle-io: no file open" status_is 1 $SIO -c "read 0 512"
 ok "--help works everywhere" sh -c "$SIMG --help && $SIO --help && \
-    for c in create info map compare bench; do $SIMG \$c --help || exit 1; done"
+    for c in create info map compare bench check commit rebase resize snapshot measure amend dd; do $SIMG \$c --help || exit 1; done"
 ok "spindle-io: good commands exit 0" \
     $SIO -c "write -P 7 0 4k" -c "aio_write 8k 4k" -c aio_flush -c "read 0 1k" null-co://
 finish

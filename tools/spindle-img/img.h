@@ -15,12 +15,32 @@
 typedef int ImgCmdFunc(int argc, char **argv);
 
 ImgCmdFunc img_create, img_info, img_map, img_compare, img_bench, img_convert;
+ImgCmdFunc img_check, img_commit, img_rebase, img_resize, img_snapshot;
+ImgCmdFunc img_measure, img_amend, img_dd;
 
 /* Print "spindle-img: <message>" on stderr. */
 void img_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Open an image or print the error; NULL on failure. */
 BlockDriverState *img_open(const char *name, const ToolOpenSpec *spec);
+
+/*
+ * The last argument after options must be the only one: open it as
+ * @spec says.  NULL after an error message ("Expecting one image file
+ * name", or the open error).
+ */
+BlockDriverState *img_open_one(int argc, char **argv, const ToolOpenSpec *spec);
+
+/*
+ * Walk @top's sectors in extents of at most @chunk sectors that share
+ * one allocation status above @base (bdrv_is_allocated_above), calling
+ * @fn for each and updating the -p progress line.  Stops at the first
+ * negative return (of @fn or the status query) and returns it; else 0.
+ */
+typedef int ImgExtentFunc(void *opaque, int64_t sector, int nb_sectors,
+                          bool allocated);
+int img_walk_extents(BlockDriverState *top, BlockDriverState *base,
+                     int chunk, ImgExtentFunc *fn, void *opaque);
 
 /* Print a subcommand's usage (@text) on stdout and return 0. */
 int img_help(const char *text);
@@ -33,6 +53,28 @@ int img_help(const char *text);
 const char *img_parse_query_args(int argc, char **argv, const char *usage,
                                  ToolOpenSpec *spec, bool *json,
                                  int *status);
+
+/* printf unless @quiet (qemu-img's -q). */
+void img_qprintf(bool quiet, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/*
+ * Progress for -p (commit, rebase, amend): "    (P/100%)" redrawn on
+ * stdout.  A stand-in until tools/common/progress lands; nothing is
+ * printed unless img_progress_init(true) was called.
+ */
+void img_progress_init(bool enabled);
+void img_progress_print(int64_t done, int64_t total);
+void img_progress_end(void);
+
+/*
+ * Parse "-o key=value,..." into a new copy of @list (free it with
+ * free_option_parameters).  An unknown key fails with qemu-img's
+ * "Invalid parameter 'key'".  "help" or "?" sets *@help and returns NULL
+ * without a message; any other NULL return follows an error message.
+ */
+QEMUOptionParameter *img_parse_options(const char *str,
+                                       QEMUOptionParameter *list,
+                                       bool *help);
 
 /* Write @s as a JSON string literal (quotes and escapes) to stdout. */
 void img_json_string(const char *s);

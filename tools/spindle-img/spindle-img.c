@@ -1,5 +1,6 @@
 /*
- * spindle-img: create, inspect, compare, map and benchmark disk images.
+ * spindle-img: create, inspect, check, compare, map, copy, resize, commit,
+ * rebase, snapshot, measure, amend and benchmark disk images.
  *
  * The subcommands, their options, output (human and --output=json) and
  * exit codes follow qemu-img 7.2, so scripts written for it keep working.
@@ -9,6 +10,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "block/block_int.h"
 #include "img.h"
 #include <getopt.h>
 
@@ -17,10 +19,19 @@ static const struct {
     ImgCmdFunc *fn;
     const char *synopsis;
 } img_cmds[] = {
+    { "amend", img_amend,
+      "amend [-p] [-q] [-f fmt] [-t cache] [--force] [--image-opts] "
+      "-o options filename" },
     { "bench", img_bench,
       "bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] [-n] "
       "[--no-drain] [-o offset] [--pattern=N] [-q] [-s size] [-S step] "
       "[-t cache] [-i aio] [-w] [-U] [--image-opts] filename" },
+    { "check", img_check,
+      "check [-q] [-f fmt] [--output=human|json] [-r [leaks | all]] "
+      "[-T src_cache] [-U] [--image-opts] filename" },
+    { "commit", img_commit,
+      "commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] [--image-opts] "
+      "filename" },
     { "compare", img_compare,
       "compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 filename2" },
     { "convert", img_convert,
@@ -31,10 +42,25 @@ static const struct {
       "filename [filename2 [...]] output_filename" },
     { "create", img_create,
       "create [-q] [-f fmt] [-o options] filename [size]" },
+    { "dd", img_dd,
+      "dd [--image-opts] [-U] [-f fmt] [-O output_fmt] [bs=block_size] "
+      "[count=blocks] [skip=blocks] if=input of=output" },
     { "info", img_info,
       "info [-f fmt] [--output=human|json] [-U] [--image-opts] filename" },
     { "map", img_map,
       "map [-f fmt] [--output=human|json] [-U] [--image-opts] filename" },
+    { "measure", img_measure,
+      "measure [--output=human|json] [-O output_fmt] [-o options] "
+      "[--size N | [-f fmt] [-l snapshot_param] [--image-opts] filename]" },
+    { "snapshot", img_snapshot,
+      "snapshot [-q] [-l | -a snapshot | -c snapshot | -d snapshot] [-U] "
+      "[--image-opts] filename" },
+    { "rebase", img_rebase,
+      "rebase [-q] [-f fmt] [-t cache] [-T src_cache] [-p] [-u] [-U] "
+      "-b backing_file [-F backing_fmt] [--image-opts] filename" },
+    { "resize", img_resize,
+      "resize [-f fmt] [--shrink] [-q] [--image-opts] filename "
+      "[+ | -]size" },
 };
 
 void img_error(const char *fmt, ...)
@@ -60,10 +86,100 @@ BlockDriverState *img_open(const char *name, const ToolOpenSpec *spec)
     return bs;
 }
 
+void img_qprintf(bool quiet, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!quiet) {
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+}
+
+BlockDriverState *img_open_one(int argc, char **argv, const ToolOpenSpec *spec)
+{
+    if (argc - optind != 1) {
+        img_error("Expecting one image file name");
+        return NULL;
+    }
+    return img_open(argv[optind], spec);
+}
+
+int img_walk_extents(BlockDriverState *top, BlockDriverState *base,
+                     int chunk, ImgExtentFunc *fn, void *opaque)
+{
+    int64_t total = top->total_sectors;
+
+    for (int64_t sector = 0; sector < total;) {
+        int n = MIN(total - sector, chunk), pnum;
+        int ret = bdrv_is_allocated_above(top, base, sector, n, &pnum);
+
+        if (ret >= 0) {
+            pnum = MAX(pnum, 1);
+            ret = fn(opaque, sector, pnum, ret);
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        sector += pnum;
+        img_progress_print(sector, total);
+    }
+    return 0;
+}
+
 int img_help(const char *text)
 {
     printf("%s", text);
     return EXIT_SUCCESS;
+}
+
+/* The first key of @str not in @list ("a=1,b,c=x,,y": a, b, c), or
+ * NULL.  g_free it. */
+static char *unknown_key(const char *str, QEMUOptionParameter *list)
+{
+    const char *p = str;
+
+    while (*p) {
+        size_t len = strcspn(p, "=,");
+        g_autofree char *key = g_strndup(p, len);
+
+        if (!get_option_parameter(list, key)) {
+            return g_steal_pointer(&key);
+        }
+        p += len;
+        while (*p == '=' || (*p && *p != ',') || (p[0] == ',' &&
+                                                  p[1] == ',')) {
+            p += p[0] == ',' ? 2 : 1;
+        }
+        p += *p == ',';
+    }
+    return NULL;
+}
+
+QEMUOptionParameter *img_parse_options(const char *str,
+                                       QEMUOptionParameter *list,
+                                       bool *help)
+{
+    g_autofree char *bad = NULL;
+    QEMUOptionParameter *parsed;
+    Error *err = NULL;
+
+    *help = !strcmp(str, "help") || !strcmp(str, "?");
+    if (*help) {
+        return NULL;
+    }
+    bad = unknown_key(str, list);
+    if (bad) {
+        img_error("Invalid parameter '%s'", bad);
+        return NULL;
+    }
+    parsed = parse_option_parameters(str, list, NULL, NULL, &err);
+    if (!parsed) {
+        img_error("%s", error_get_pretty(err));
+        error_free(err);
+    }
+    return parsed;
 }
 
 void img_json_string(const char *s)
