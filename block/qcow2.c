@@ -1122,6 +1122,7 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_getlength = qcow2_getlength,
     .bdrv_get_allocated_file_size = qcow2_get_allocated_file_size,
     .bdrv_get_info = qcow2_get_info,
+    .bdrv_check_fix = qcow2_check_fix,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
     .create_options = qcow2_create_options,
