@@ -11,8 +11,8 @@
  * header to it in one write.  Freed clusters may be discarded in the
  * file.
  *
- * What it deliberately does not: check or repair refcounts (a later
- * qcow2-check.c), or handle snapshot tables in the overlap check beyond
+ * What it deliberately does not: check or repair refcounts (qcow2-check.c
+ * does, through the two helpers at the end), or handle snapshot tables in the overlap check beyond
  * their first cluster (later, with snapshots).
  *
  * Key invariant: a cluster's refcount is raised (in the refcount cache)
@@ -599,4 +599,23 @@ int qcow2_pre_write_overlap_check(BlockDriverState *bs,
     qcow2_signal_corruption(bs, true, offset, size, "preventing a write "
                             "that would overwrite %s", what);
     return -EIO;
+}
+
+/* ---- for check/repair -------------------------------------------------- */
+
+void qcow2_refblock_set(BDRVQcow2State *s, void *block, uint64_t idx,
+                        uint64_t value)
+{
+    refblock_set(s, block, idx, value);
+}
+
+int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
+                                               uint64_t cluster_index,
+                                               uint64_t addend,
+                                               bool decrease)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    return update_refcount(bs, cluster_index << s->cluster_bits,
+                           s->cluster_size, addend, decrease, false);
 }

@@ -13,8 +13,9 @@
  * bits before writing, handles the dirty bit of lazy refcounts and the
  * corrupt bit (a corrupt image opens read-only, with a warning).
  *
- * What it deliberately does not: repair a dirty or corrupt image (that is
- * check/repair's job, later: such images open read-only), encryption,
+ * What it deliberately does not: repair a corrupt image (it opens
+ * read-only until a check repairs it; a dirty one is repaired on a
+ * writable open by qcow2-check.c, as QEMU does), encryption,
  * external data files, extended L2 entries, snapshots beyond keeping
  * their table (later, each in its own file).
  *
@@ -844,24 +845,18 @@ static void free_state(BDRVQcow2State *s)
     free_unknown_exts(s);
 }
 
-/* Images we may read but must not write: corrupt, or dirty (no repair). */
+/* Images we may read but must not write: corrupt ones (dirty ones are
+ * repaired once writable, below). */
 static void downgrade_to_read_only(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
 
-    if (bs->read_only) {
+    if (bs->read_only ||
+        !(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
         return;
     }
-    if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
-        warn_report("qcow2: '%s' is marked corrupt: opening it read-only "
-                    "(repair it with a check first)", bs->filename);
-    } else if (s->incompatible_features & QCOW2_INCOMPAT_DIRTY) {
-        warn_report("qcow2: '%s' was not closed cleanly (lazy refcounts): "
-                    "opening it read-only until it is repaired",
-                    bs->filename);
-    } else {
-        return;
-    }
+    warn_report("qcow2: '%s' is marked corrupt: opening it read-only "
+                "(repair it with a check first)", bs->filename);
     bs->read_only = 1;
 }
 
@@ -906,6 +901,14 @@ static int qcow2_open(BlockDriverState *bs, int flags)
         if (ret < 0) {
             error_setg_errno(bdrv_driver_errp(), -ret,
                              "could not clear autoclear feature bits");
+            free_state(s);
+            return ret;
+        }
+    }
+    if (s->writable && (s->incompatible_features & QCOW2_INCOMPAT_DIRTY)) {
+        /* Lazy refcounts were not written back: recount them. */
+        ret = qcow2_repair_dirty(bs);
+        if (ret < 0) {
             free_state(s);
             return ret;
         }
@@ -1122,6 +1125,7 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_getlength = qcow2_getlength,
     .bdrv_get_allocated_file_size = qcow2_get_allocated_file_size,
     .bdrv_get_info = qcow2_get_info,
+    .bdrv_check_fix = qcow2_check_fix,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
     .create_options = qcow2_create_options,

@@ -476,6 +476,18 @@ int qcow2_pre_write_overlap_check(BlockDriverState *bs,
                                   Qcow2MetadataOverlap ign,
                                   int64_t offset, int64_t size);
 
+/* For check/repair: store @value as entry @idx of refcount block @block
+ * (a buffer of one cluster, any refcount width). */
+void qcow2_refblock_set(BDRVQcow2State *s, void *block, uint64_t idx,
+                        uint64_t value);
+/* For check/repair: add @addend to (@decrease: subtract it from) the
+ * refcount of cluster @cluster_index, creating its refcount block if
+ * needed.  Lock held.  0 or -errno. */
+int coroutine_fn qcow2_update_cluster_refcount(BlockDriverState *bs,
+                                               uint64_t cluster_index,
+                                               uint64_t addend,
+                                               bool decrease);
+
 /* ---- qcow2-cluster.c -------------------------------------------------- */
 
 /*
@@ -543,6 +555,21 @@ int coroutine_fn qcow2_co_is_allocated(BlockDriverState *bs,
                                        int64_t sector_num, int nb_sectors,
                                        int *pnum);
 int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
+
+/* ---- qcow2-check.c ---------------------------------------------------- */
+
+/*
+ * Check the image's metadata (bdrv_check_fix): refcounts against every
+ * reference, COPIED flags; repair as @fix says.  Outside a coroutine, no
+ * request in flight.  0 when the check ran (findings in @res), -EACCES
+ * for a repair of an image that cannot be written, other -errno.
+ */
+int qcow2_check_fix(BlockDriverState *bs, BdrvCheckResult *res,
+                    BdrvCheckMode fix);
+/* Repair an image opened writable with the dirty bit set (lazy
+ * refcounts); called by open.  Leaves it read-only if corruptions
+ * remain.  0 or -errno (error set through bdrv_driver_errp). */
+int qcow2_repair_dirty(BlockDriverState *bs);
 
 /* ---- qcow2-create.c --------------------------------------------------- */
 

@@ -534,7 +534,7 @@ static void test_lazy_refcounts(void)
     bdrv_unref(bs);
     g_assert_cmpuint(read_be64(path, 72) & 1, ==, 0);
 
-    /* a dirty image (as after a crash) opens read-only, reads fine */
+    /* a dirty image (as after a crash) is repaired by a writable open */
     bs = open_image(path, BDRV_O_RDWR);
     write_pattern(bs, 256 * KiB, 4096, 0x5b);
     g_assert_cmpint(bdrv_flush(bs), ==, 0);
@@ -546,7 +546,8 @@ static void test_lazy_refcounts(void)
 
         g_assert_cmpint(system(cmd), ==, 0);
         bs2 = open_opts(copy, BDRV_O_RDWR, NULL, &error_abort);
-        g_assert_true(bdrv_is_read_only(bs2));
+        g_assert_false(bdrv_is_read_only(bs2));
+        g_assert_cmpuint(read_be64(copy, 72) & 1, ==, 0);
         check_pattern(bs2, 0, 128 * KiB, 0x5a);
         check_pattern(bs2, 256 * KiB, 4096, 0x5b);
         bdrv_unref(bs2);
