@@ -82,6 +82,7 @@ static void switch_in_memory(Qcow2CheckState *cs, uint64_t *table,
     s->refcount_table = table;
     s->refcount_table_size = entries;
     s->refcount_table_offset = table_offset;
+    qcow2_refcount_table_note(s);
     s->free_cluster_index = 0;
 }
 
