@@ -12,8 +12,9 @@
  * file.
  *
  * What it deliberately does not: check or repair refcounts (qcow2-check.c
- * does, through the two helpers at the end), or handle snapshot tables in the overlap check beyond
- * their first cluster (later, with snapshots).
+ * does, through the helpers at the end), or look into the L2 tables of snapshots in the overlap
+ * check (it covers the snapshot table and the snapshots' L1 tables; their
+ * L2 tables would cost a read each).
  *
  * Key invariant: a cluster's refcount is raised (in the refcount cache)
  * before any L2 table that points to it can reach the disk (the L2 cache
@@ -511,6 +512,12 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
                                 offset >> s->cluster_bits);
 }
 
+int coroutine_fn qcow2_ref_clusters(BlockDriverState *bs, uint64_t offset,
+                                    uint64_t size)
+{
+    return update_refcount(bs, offset, size, 1, false, false);
+}
+
 void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
                                          uint64_t l2_entry,
                                          bool pass_discard)
@@ -560,8 +567,18 @@ static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
         return "the refcount table";
     }
     if (!(ign & QCOW2_OL_SNAPSHOT_TABLE) && s->nb_snapshots &&
-        overlaps(offset, size, s->snapshots_offset, s->cluster_size)) {
+        overlaps(offset, size, s->snapshots_offset,
+                 MAX(s->snapshots_size, 1))) {
         return "the snapshot table";
+    }
+    if (!(ign & QCOW2_OL_INACTIVE_L1) && s->snapshots) {
+        for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+            if (s->snapshots[i].l1_size &&
+                overlaps(offset, size, s->snapshots[i].l1_table_offset,
+                         (int64_t)s->snapshots[i].l1_size * 8)) {
+                return "the L1 table of a snapshot";
+            }
+        }
     }
     if (!(ign & QCOW2_OL_ACTIVE_L2)) {
         for (uint32_t i = 0; i < s->l1_size; i++) {

@@ -15,9 +15,9 @@
  *
  * What it deliberately does not: repair a corrupt image (it opens
  * read-only until a check repairs it; a dirty one is repaired on a
- * writable open by qcow2-check.c, as QEMU does), encryption,
- * external data files, extended L2 entries, snapshots beyond keeping
- * their table (later, each in its own file).
+ * writable open by qcow2-check.c, as QEMU does), encryption, external
+ * data files, extended L2 entries (each in its own file); snapshots live
+ * in qcow2-snapshot.c.
  *
  * Key invariant: the in-memory state mirrors the header on disk; every
  * header change is one write of the header cluster or of the few
@@ -843,6 +843,7 @@ static void free_state(BDRVQcow2State *s)
     g_free(s->unknown_header_fields);
     s->unknown_header_fields = NULL;
     free_unknown_exts(s);
+    qcow2_free_snapshots(s);
 }
 
 /* Images we may read but must not write: corrupt ones (dirty ones are
@@ -883,6 +884,9 @@ static int qcow2_open(BlockDriverState *bs, int flags)
     }
     if (ret == 0) {
         ret = qcow2_refcount_init(bs);
+    }
+    if (ret == 0) {
+        ret = qcow2_read_snapshots(bs);
     }
     if (ret < 0) {
         free_state(s);
@@ -999,13 +1003,10 @@ static int coroutine_fn make_empty_co(void *opaque)
     return ret;
 }
 
+/* With snapshots, the discard copies shared L2 tables and drops one
+ * reference of shared clusters: the snapshots keep their data. */
 static int qcow2_make_empty(BlockDriverState *bs)
 {
-    BDRVQcow2State *s = bs->opaque;
-
-    if (s->nb_snapshots) {
-        return -ENOTSUP;     /* later: with snapshots */
-    }
     return qcow2_run_co(bs, make_empty_co, bs);
 }
 
@@ -1058,9 +1059,10 @@ static int qcow2_truncate(BlockDriverState *bs, int64_t offset)
                    "512 bytes");
         return -EINVAL;
     }
-    if (s->nb_snapshots) {
-        error_setg(bdrv_driver_errp(), "cannot resize an image that has "
-                   "snapshots");
+    if (s->nb_snapshots && s->qcow_version < 3) {
+        /* v2 snapshot entries need not record their disk size (as QEMU) */
+        error_setg(bdrv_driver_errp(), "cannot resize a version 2 image "
+                   "that has snapshots");
         return -ENOTSUP;
     }
     if (s->incompatible_features & QCOW2_INCOMPAT_CORRUPT) {
@@ -1129,4 +1131,12 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
     .create_options = qcow2_create_options,
+    /* snapshots and VM state: qcow2-snapshot.c */
+    .bdrv_snapshot_create = qcow2_snapshot_create,
+    .bdrv_snapshot_goto = qcow2_snapshot_goto,
+    .bdrv_snapshot_delete = qcow2_snapshot_delete,
+    .bdrv_snapshot_list = qcow2_snapshot_list,
+    .bdrv_snapshot_load_tmp = qcow2_snapshot_load_tmp,
+    .bdrv_save_vmstate = qcow2_save_vmstate,
+    .bdrv_load_vmstate = qcow2_load_vmstate,
 };

@@ -12,6 +12,9 @@
  *                     space, freeing, the metadata overlap check
  *   qcow2-cache.c     the write-back caches of L2 slices and refcount
  *                     blocks, with flush ordering between them
+ *   qcow2-snapshot.c  internal snapshots: the snapshot table, create,
+ *                     goto, delete, list, load_tmp
+ *   qcow2-vmstate.c   VM state stored past the end of the guest disk
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -195,7 +198,8 @@ typedef enum {
     QCOW2_OL_REFCOUNT_TABLE = 1 << 3,
     QCOW2_OL_REFCOUNT_BLOCK = 1 << 4,
     QCOW2_OL_SNAPSHOT_TABLE = 1 << 5,
-    QCOW2_OL_ALL           = 0x3f,
+    QCOW2_OL_INACTIVE_L1   = 1 << 6,     /* L1 tables of snapshots */
+    QCOW2_OL_ALL           = 0x7f,
     QCOW2_OL_NONE          = 0,      /* a data write: check everything */
 } Qcow2MetadataOverlap;
 
@@ -258,10 +262,11 @@ typedef struct BDRVQcow2State {
 
     QLIST_HEAD(, QCowL2Meta) cluster_allocs;
 
-    /* later: snapshots (qcow2-snapshot.c) fill these; today only counted
-     * and validated so the overlap check and header keep them intact. */
+    /* snapshots (qcow2-snapshot.c): the table as on disk, in memory */
     uint32_t nb_snapshots;
     uint64_t snapshots_offset;
+    uint64_t snapshots_size;     /* bytes of the table on disk */
+    struct QCowSnapshot *snapshots;      /* nb_snapshots entries */
 } BDRVQcow2State;
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -462,6 +467,9 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
 void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
                                          uint64_t l2_entry,
                                          bool pass_discard);
+/* Add one user to the clusters in [@offset, +@size) (snapshots). Lock. */
+int coroutine_fn qcow2_ref_clusters(BlockDriverState *bs, uint64_t offset,
+                                    uint64_t size);
 
 /*
  * Check that writing [@offset, +@size) does not hit metadata other than
@@ -570,6 +578,42 @@ int qcow2_check_fix(BlockDriverState *bs, BdrvCheckResult *res,
  * refcounts); called by open.  Leaves it read-only if corruptions
  * remain.  0 or -errno (error set through bdrv_driver_errp). */
 int qcow2_repair_dirty(BlockDriverState *bs);
+/* ---- qcow2-snapshot.c ------------------------------------------------- */
+
+/* One snapshot table entry, in host order. */
+typedef struct QCowSnapshot {
+    uint64_t l1_table_offset;
+    uint32_t l1_size;            /* entries */
+    char *id_str;                /* unique id */
+    char *name;
+    uint64_t disk_size;          /* virtual size when taken */
+    uint64_t vm_state_size;      /* bytes of VM state, 0 for disk-only */
+    uint32_t date_sec;
+    uint32_t date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t icount;             /* UINT64_MAX when not recorded */
+    uint32_t unknown_extra_size; /* extra data past what we know, kept */
+    uint8_t *unknown_extra;
+} QCowSnapshot;
+
+/*
+ * Read and validate the snapshot table named by the header (open, not in
+ * a coroutine).  0, or -errno with a message in bdrv_driver_errp().
+ */
+int qcow2_read_snapshots(BlockDriverState *bs);
+/* Free the in-memory table (close). */
+void qcow2_free_snapshots(BDRVQcow2State *s);
+
+/* The BlockDriver snapshot and VM state calls; none in a coroutine. */
+int qcow2_snapshot_create(BlockDriverState *bs, QEMUSnapshotInfo *sn_info);
+int qcow2_snapshot_goto(BlockDriverState *bs, const char *snapshot_id);
+int qcow2_snapshot_delete(BlockDriverState *bs, const char *snapshot_id);
+int qcow2_snapshot_list(BlockDriverState *bs, QEMUSnapshotInfo **psn_info);
+int qcow2_snapshot_load_tmp(BlockDriverState *bs, const char *snapshot_id);
+int qcow2_save_vmstate(BlockDriverState *bs, const uint8_t *buf,
+                       int64_t pos, int size);
+int qcow2_load_vmstate(BlockDriverState *bs, uint8_t *buf, int64_t pos,
+                       int size);
 
 /* ---- qcow2-create.c --------------------------------------------------- */
 
