@@ -384,6 +384,10 @@ static void forget_freed_cluster(BlockDriverState *bs, uint64_t off)
         qcow2_cache_discard(s->l2_table_cache, off + i);
     }
     qcow2_cache_discard(s->refcount_block_cache, off);
+    if (s->free_byte_offset &&
+        start_of_cluster(s, s->free_byte_offset) == off) {
+        s->free_byte_offset = 0;     /* no more packing into it */
+    }
 }
 
 static int coroutine_fn update_refcount(BlockDriverState *bs,
@@ -496,6 +500,12 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
     }
     s->free_cluster_index = MIN(s->free_cluster_index,
                                 offset >> s->cluster_bits);
+}
+
+int coroutine_fn qcow2_ref_clusters(BlockDriverState *bs, uint64_t offset,
+                                    uint64_t size)
+{
+    return update_refcount(bs, offset, size, 1, false, false);
 }
 
 void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
