@@ -13,7 +13,7 @@
  * What it deliberately does not: move guest data (qcow2-io.c does that,
  * outside the lock), extended L2 entries or external data files (later:
  * the structs carry l2_entry_size and subclusters_per_cluster for them),
- * decompress (later: qcow2-compress.c).
+ * decompress (qcow2-compress.c).
  *
  * Key invariant: two allocations never cover the same guest cluster at
  * once: a write whose clusters overlap an allocation in flight waits for
@@ -434,6 +434,33 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
         qcow2_free_any_cluster(bs, old, false);
     }
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
+    return 0;
+}
+
+int coroutine_fn qcow2_set_l2_entry(BlockDriverState *bs, uint64_t offset,
+                                    uint64_t entry)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int idx = offset_to_l2_slice_index(s, offset);
+    uint64_t *slice, old;
+    int ret;
+
+    ret = get_slice_for_write(bs, offset, &slice);
+    if (ret == 0 && !s->use_lazy_refcounts) {
+        ret = qcow2_cache_set_dependency(bs, s->l2_table_cache,
+                                         s->refcount_block_cache);
+        if (ret < 0) {
+            qcow2_cache_put(s->l2_table_cache, (void **)&slice);
+        }
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    old = l2_entry_get(s, slice, idx);
+    l2_entry_set(s, slice, idx, entry);
+    qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
+    qcow2_cache_put(s->l2_table_cache, (void **)&slice);
+    qcow2_free_any_cluster(bs, old, false);
     return 0;
 }
 

@@ -10,7 +10,8 @@
  *
  * What it deliberately does not: extended L2 entries and encryption
  * (refused with a clear message: later), compress anything (the
- * compression type is only recorded in the header).
+ * compression type is recorded in the header, zstd with its incompatible
+ * bit, and refused when this build has no libzstd).
  *
  * Key invariant: the three clusters written first form a valid, empty
  * image of size 0 on their own.
@@ -133,6 +134,10 @@ static int parse_compression(QEMUOptionParameter *p, CreateOpts *o)
         error_setg(bdrv_driver_errp(), "invalid compression type '%s' (zlib "
                    "or zstd)", v);
         return -EINVAL;
+    }
+    if (qcow2_compression_type_usable(o->compression_type,
+                                      bdrv_driver_errp()) < 0) {
+        return -ENOTSUP;
     }
     if (o->compression_type && o->version < 3) {
         error_setg(bdrv_driver_errp(), "compression_type=zstd needs "

@@ -14,8 +14,9 @@
  *
  * What it deliberately does not: hold s->lock across guest data I/O,
  * allocate anything for reads and writes of allocated clusters whose
- * caller vector is one buffer, read compressed clusters (later:
- * qcow2-compress.c), or encrypt (later).
+ * caller vector is one buffer, decompress (qcow2-compress.c does; a write
+ * over a compressed cluster is copy-on-write like any other), or encrypt
+ * (later).
  *
  * Key invariant: an L2 entry points to a new cluster only after the
  * cluster's data (including copy-on-write parts) was written.
@@ -74,11 +75,12 @@ static int coroutine_fn read_run(BlockDriverState *bs, uint64_t offset,
     case QCOW2_CLUSTER_NORMAL:
         BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
         return bdrv_co_preadv(bs->file, host, bytes, qiov, 0);
-    default:
-        error_report("qcow2: '%s' has compressed clusters, which this build "
-                     "cannot read yet", bs->filename);
-        return -ENOTSUP;
+    case QCOW2_CLUSTER_COMPRESSED:
+        return qcow2_co_preadv_compressed(bs, host, offset_into_cluster(
+                                              bs->opaque, offset),
+                                          bytes, qiov);
     }
+    g_assert_not_reached();
 }
 
 /* qcow2_get_host_offset under the lock. */
@@ -306,6 +308,11 @@ static int coroutine_fn write_prologue(BlockDriverState *bs)
         qemu_co_mutex_unlock(&s->lock);
     }
     return ret;
+}
+
+int coroutine_fn qcow2_co_write_prologue(BlockDriverState *bs)
+{
+    return write_prologue(bs);
 }
 
 static int coroutine_fn do_pwritev(BlockDriverState *bs, uint64_t offset,

@@ -398,6 +398,10 @@ static void forget_freed_cluster(BlockDriverState *bs, uint64_t off)
         qcow2_cache_discard(s->l2_table_cache, off + i);
     }
     qcow2_cache_discard(s->refcount_block_cache, off);
+    if (s->free_byte_offset &&
+        start_of_cluster(s, s->free_byte_offset) == off) {
+        s->free_byte_offset = 0;     /* no more packing into it */
+    }
 }
 
 static int coroutine_fn update_refcount(BlockDriverState *bs,

@@ -690,6 +690,11 @@ static int read_header(BlockDriverState *bs, int64_t file_len)
                    h.compression_type);
         return -EINVAL;
     }
+    ret = qcow2_compression_type_usable(h.compression_type,
+                                        bdrv_driver_errp());
+    if (ret < 0) {
+        return ret;
+    }
     if (h.backing_file_offset) {
         memcpy(bs->backing_file, buf + h.backing_file_offset,
                h.backing_file_size);
@@ -844,6 +849,7 @@ static void free_state(BDRVQcow2State *s)
     s->unknown_header_fields = NULL;
     free_unknown_exts(s);
     qcow2_free_snapshots(s);
+    qcow2_compress_close(s);
 }
 
 /* Images we may read but must not write: corrupt ones (dirty ones are
@@ -1128,6 +1134,7 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_get_allocated_file_size = qcow2_get_allocated_file_size,
     .bdrv_get_info = qcow2_get_info,
     .bdrv_check_fix = qcow2_check_fix,
+    .bdrv_write_compressed = qcow2_write_compressed,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
     .create_options = qcow2_create_options,

@@ -15,6 +15,10 @@
  *   qcow2-snapshot.c  internal snapshots: the snapshot table, create,
  *                     goto, delete, list, load_tmp
  *   qcow2-vmstate.c   VM state stored past the end of the guest disk
+ *   qcow2-compress.c  compressed clusters: descriptors, reads (with a
+ *                     one-cluster cache), compressed writes, packing
+ *   qcow2-threads.c   codec choice and running codecs on the thread pool
+ *                     (codecs: qcow2-codec.h)
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -157,7 +161,7 @@ typedef enum QCow2ClusterType {
     QCOW2_CLUSTER_ZERO_PLAIN,    /* reads as zeroes, no host cluster */
     QCOW2_CLUSTER_ZERO_ALLOC,    /* reads as zeroes, host cluster kept */
     QCOW2_CLUSTER_NORMAL,        /* data at a host cluster */
-    QCOW2_CLUSTER_COMPRESSED,    /* later: qcow2-compress.c */
+    QCOW2_CLUSTER_COMPRESSED,    /* see qcow2-compress.c */
 } QCow2ClusterType;
 
 /* A region to copy from the old contents into a new cluster. */
@@ -261,6 +265,11 @@ typedef struct BDRVQcow2State {
     uint64_t cache_clean_interval;       /* seconds, 0 = off */
 
     QLIST_HEAD(, QCowL2Meta) cluster_allocs;
+
+    /* compressed clusters (qcow2-compress.c) */
+    uint64_t free_byte_offset;   /* lock: where the next compressed cluster
+                                  * may be packed; 0: in a new cluster */
+    struct Qcow2DecompressCache *decompress_cache; /* home context only */
 
     /* snapshots (qcow2-snapshot.c): the table as on disk, in memory */
     uint32_t nb_snapshots;
@@ -467,7 +476,8 @@ void coroutine_fn qcow2_free_clusters(BlockDriverState *bs, uint64_t offset,
 void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
                                          uint64_t l2_entry,
                                          bool pass_discard);
-/* Add one user to the clusters in [@offset, +@size) (snapshots). Lock. */
+/* Add one user to the clusters in [@offset, +@size): a snapshot, or a
+ * compressed cluster packed into them.  Lock held.  0 or -errno. */
 int coroutine_fn qcow2_ref_clusters(BlockDriverState *bs, uint64_t offset,
                                     uint64_t size);
 
@@ -523,6 +533,14 @@ int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
 /* Point the L2 entries at the new clusters, free the old ones. Lock. */
 int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
                                              QCowL2Meta *m);
+/*
+ * Set the L2 entry of guest cluster @offset to @entry (a compressed
+ * descriptor whose space is already referenced) and free what the entry
+ * held.  The L2 slice reaches the disk after the refcount blocks.  The
+ * caller keeps other writers off the cluster.  Lock held.
+ */
+int coroutine_fn qcow2_set_l2_entry(BlockDriverState *bs, uint64_t offset,
+                                    uint64_t entry);
 /* Give the new clusters back after a failed write. Lock held. */
 void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
                                             QCowL2Meta *m);
@@ -563,6 +581,48 @@ int coroutine_fn qcow2_co_is_allocated(BlockDriverState *bs,
                                        int64_t sector_num, int nb_sectors,
                                        int *pnum);
 int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
+/* Before a write: -EIO on corrupt images; sets the dirty bit for lazy
+ * refcounts.  Lock not held. */
+int coroutine_fn qcow2_co_write_prologue(BlockDriverState *bs);
+
+/* ---- qcow2-compress.c, qcow2-threads.c ---------------------------------- */
+
+/*
+ * Read [@offset_in_cluster, +@bytes) of the compressed cluster whose L2
+ * entry is @l2_entry into @qiov.  A damaged descriptor or stream fails
+ * with -EIO and a logged message.  Coroutine, lock not held.
+ */
+int coroutine_fn qcow2_co_preadv_compressed(BlockDriverState *bs,
+                                            uint64_t l2_entry,
+                                            uint64_t offset_in_cluster,
+                                            uint64_t bytes,
+                                            QEMUIOVector *qiov);
+/*
+ * bdrv_write_compressed: one whole cluster (or the last, partial one) at
+ * a cluster-aligned @sector_num.  Data that does not shrink is written
+ * as a normal cluster.  0 or -errno.  Outside or inside a coroutine.
+ */
+int qcow2_write_compressed(BlockDriverState *bs, int64_t sector_num,
+                           const uint8_t *buf, int nb_sectors);
+/* Drop the decompression cache (close). */
+void qcow2_compress_close(BDRVQcow2State *s);
+
+/* The codec of @compression_type, or NULL if this build has none. */
+const struct Qcow2Codec *qcow2_codec(uint8_t compression_type);
+/* 0 if images with @compression_type can be used, else -ENOTSUP. */
+int qcow2_compression_type_usable(uint8_t compression_type, Error **errp);
+/*
+ * Run the image's codec, on the thread pool when the job is large (in a
+ * coroutine only).  qcow2_co_compress returns the compressed length or
+ * -ENOSPC if it would not fit in @dest_size; qcow2_co_decompress fills
+ * exactly @dest_size bytes and returns 0, or -EIO.
+ */
+int coroutine_fn qcow2_co_compress(BlockDriverState *bs, void *dest,
+                                   size_t dest_size, const void *src,
+                                   size_t src_size);
+int coroutine_fn qcow2_co_decompress(BlockDriverState *bs, void *dest,
+                                     size_t dest_size, const void *src,
+                                     size_t src_size);
 
 /* ---- qcow2-check.c ---------------------------------------------------- */
 
