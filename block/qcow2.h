@@ -12,6 +12,8 @@
  *                     space, freeing, the metadata overlap check
  *   qcow2-cache.c     the write-back caches of L2 slices and refcount
  *                     blocks, with flush ordering between them
+ *   qcow2-subcluster.c extended L2 entries: subcluster types, runs and
+ *                     the allocation/zero bitmap arithmetic
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -54,6 +56,18 @@
 #define QCOW_OFLAG_COMPRESSED   (1ULL << 62)
 #define QCOW_OFLAG_ZERO         (1ULL << 0)
 
+/* Extended L2 entries: the second 64 bits of an entry (host order). */
+#define QCOW_MAX_SUBCLUSTERS    32
+#define QCOW_MIN_EXTL2_CLUSTER_BITS 14      /* 16 KiB, as QEMU */
+#define QCOW_L2_BITMAP_ALL_ALLOC    0x00000000ffffffffULL
+#define QCOW_L2_BITMAP_ALL_ZEROES   0xffffffff00000000ULL
+/* Bits of subclusters [first, end) in the allocation / zero halves. */
+#define QCOW_OFLAG_SUB_ALLOC_RANGE(first, end) \
+    ((((end) >= 32 ? 0ULL : 1ULL << (end)) - (1ULL << (first))) & \
+     QCOW_L2_BITMAP_ALL_ALLOC)
+#define QCOW_OFLAG_SUB_ZERO_RANGE(first, end) \
+    (QCOW_OFLAG_SUB_ALLOC_RANGE(first, end) << 32)
+
 #define L1E_OFFSET_MASK         0x00fffffffffffe00ULL
 #define L1E_RESERVED_MASK       0x7f000000000001ffULL
 #define L2E_OFFSET_MASK         0x00fffffffffffe00ULL
@@ -69,13 +83,15 @@
 #define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
 #define QCOW2_INCOMPAT_SUPPORTED    (QCOW2_INCOMPAT_DIRTY | \
                                      QCOW2_INCOMPAT_CORRUPT | \
-                                     QCOW2_INCOMPAT_COMPRESSION)
+                                     QCOW2_INCOMPAT_DATA_FILE | \
+                                     QCOW2_INCOMPAT_COMPRESSION | \
+                                     QCOW2_INCOMPAT_EXTL2)
 /* compatible_features */
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
-/* autoclear_features; none is supported yet (bitmaps come later) */
+/* autoclear_features (bitmaps come later) */
 #define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
 #define QCOW2_AUTOCLEAR_DATA_RAW    (1ULL << 1)
-#define QCOW2_AUTOCLEAR_SUPPORTED   0ULL
+#define QCOW2_AUTOCLEAR_SUPPORTED   QCOW2_AUTOCLEAR_DATA_RAW
 
 /* header extension types */
 #define QCOW2_EXT_END               0x00000000U
@@ -165,7 +181,8 @@ typedef struct Qcow2COWRegion {
 
 /*
  * An allocation in flight: clusters [guest_offset, +nb_clusters) get new
- * host clusters at alloc_offset.  Between qcow2_alloc_host_offset and
+ * host clusters at alloc_offset (or, @in_place, keep the one they have
+ * and only gain allocated subclusters: extended L2 entries).  Between qcow2_alloc_host_offset and
  * qcow2_alloc_cluster_link_l2 (or _abort) it sits in s->cluster_allocs,
  * and any other write touching those guest clusters waits on
  * dependent_requests: data for one guest cluster is never written to
@@ -177,6 +194,13 @@ typedef struct QCowL2Meta {
     int nb_clusters;
     Qcow2COWRegion cow_start;    /* head to preserve, before the data */
     Qcow2COWRegion cow_end;      /* tail to preserve, after the data */
+    /*
+     * Extended L2 only: the bytes written are [cow_start.offset,
+     * cow_end.offset + cow_end.nb_bytes), whole subclusters, not
+     * necessarily whole clusters.
+     */
+    bool in_place;               /* alloc_offset is the cluster's own */
+    bool prealloc;               /* no data written: leave the bitmap */
     CoQueue dependent_requests;
     QLIST_ENTRY(QCowL2Meta) next_in_flight;
 } QCowL2Meta;
@@ -207,8 +231,10 @@ typedef struct BDRVQcow2State {
     int l2_bits;                 /* log2 of entries per L2 table */
     int l2_size;                 /* entries per L2 table */
     int l2_slice_size;           /* entries per cached L2 slice */
-    int l2_entry_size;           /* 8; 16 with extended L2 (later) */
-    int subclusters_per_cluster; /* 1; 32 with extended L2 (later) */
+    int l2_entry_size;           /* 8; 16 with extended L2 */
+    int subclusters_per_cluster; /* 1; 32 with extended L2 */
+    int subcluster_bits;         /* log2 of bytes per subcluster */
+    int subcluster_size;
     int refcount_order;
     int refcount_bits;
     uint64_t refcount_max;
@@ -221,6 +247,13 @@ typedef struct BDRVQcow2State {
     int crypt_method_header;
     bool use_lazy_refcounts;     /* compat bit set and opened writable */
     bool writable;
+    /*
+     * Where guest data lives: bs->file, or the external data file (the
+     * second child, opened and closed with the node).  With an external
+     * file guest cluster N sits at host offset N and is not refcounted.
+     */
+    BlockDriverState *data_file;
+    char *data_file_name;        /* NULL: no external data file */
 
     CoMutex lock;                /* protects everything below */
 
@@ -358,7 +391,69 @@ static inline QCow2ClusterType qcow2_get_cluster_type(uint64_t l2_entry)
 
 static inline bool has_data_file(BlockDriverState *bs)
 {
-    return false;                /* later: external data files */
+    BDRVQcow2State *s = bs->opaque;
+
+    return s->data_file_name != NULL;
+}
+
+static inline bool data_file_is_raw(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    return has_data_file(bs) &&
+           (s->autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW);
+}
+
+static inline bool has_subclusters(BDRVQcow2State *s)
+{
+    return s->subclusters_per_cluster > 1;
+}
+
+/* Subcluster bitmap of entry @idx (0 without extended L2). */
+static inline uint64_t l2_bitmap_get(BDRVQcow2State *s, uint64_t *slice,
+                                     int idx)
+{
+    return has_subclusters(s) ? GUINT64_FROM_BE(slice[idx * 2 + 1]) : 0;
+}
+
+static inline void l2_bitmap_set(BDRVQcow2State *s, uint64_t *slice, int idx,
+                                 uint64_t bitmap)
+{
+    assert(has_subclusters(s));
+    slice[idx * 2 + 1] = GUINT64_TO_BE(bitmap);
+}
+
+/* Index of the subcluster holding byte @in_cluster of its cluster. */
+static inline int offset_to_sc_index(BDRVQcow2State *s, uint64_t in_cluster)
+{
+    return in_cluster >> s->subcluster_bits;
+}
+
+/*
+ * As qcow2_get_cluster_type, for an entry of the node @bs: with extended
+ * L2 entries the zero flag is unused (the bitmap says which subclusters
+ * read as zeroes, see qcow2_get_subcluster_type), so this only tells
+ * whether the cluster has a host cluster (NORMAL) or not; with an
+ * external data file an entry with the COPIED flag and offset 0 maps
+ * guest cluster 0 to host offset 0.
+ */
+static inline QCow2ClusterType qcow2_entry_type(BlockDriverState *bs,
+                                                uint64_t l2_entry)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
+        return QCOW2_CLUSTER_COMPRESSED;
+    }
+    if (has_data_file(bs) && (l2_entry & QCOW_OFLAG_COPIED)) {
+        return has_subclusters(s) || !(l2_entry & QCOW_OFLAG_ZERO)
+               ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_ZERO_ALLOC;
+    }
+    if (has_subclusters(s)) {
+        return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_NORMAL
+                                            : QCOW2_CLUSTER_UNALLOCATED;
+    }
+    return qcow2_get_cluster_type(l2_entry);
 }
 
 /* ---- qcow2.c ---------------------------------------------------------- */
@@ -520,6 +615,42 @@ int coroutine_fn qcow2_any_allocated_after(BlockDriverState *bs,
 int coroutine_fn qcow2_preallocate_range(BlockDriverState *bs,
                                          uint64_t offset, uint64_t bytes,
                                          uint64_t *host_end);
+
+/* ---- qcow2-subcluster.c (extended L2 entries only) -------------------- */
+
+/*
+ * Type of subcluster @sc of the cluster (@entry, @bitmap), both in host
+ * order; @offset (guest) is for the message.  0, or -EIO after signalling
+ * corruption when the bitmap contradicts the entry.
+ */
+int qcow2_get_subcluster_type(BlockDriverState *bs, uint64_t offset,
+                              uint64_t entry, uint64_t bitmap, int sc,
+                              QCow2ClusterType *type);
+/*
+ * Length (>= 1, <= @max) of the run of subclusters from subcluster @sc of
+ * entry @idx of @slice that have @type (the first one's) and, for NORMAL,
+ * are contiguous in the file (and, @for_write, in clusters with refcount
+ * one).  The caller keeps @max inside the slice.  Lock held.
+ */
+int64_t qcow2_sc_count_run(BlockDriverState *bs, uint64_t *slice, int idx,
+                           int sc, int64_t max, bool for_write,
+                           QCow2ClusterType type);
+/*
+ * Set the copy-on-write regions of @m (nb_clusters and in_place set) for
+ * data at [@data_start, @data_end), bytes from the start of its first
+ * cluster, whose first and last clusters are described by the given
+ * entries and bitmaps: only whole subclusters are completed.
+ */
+void qcow2_sc_set_cow(BDRVQcow2State *s, QCowL2Meta *m,
+                      uint64_t first_entry, uint64_t first_bitmap,
+                      uint64_t last_entry, uint64_t last_bitmap,
+                      uint64_t data_start, uint64_t data_end);
+/* @bitmap after bytes [@from, @to) of its cluster were written / zeroed
+ * (for zeroing, subcluster aligned). */
+uint64_t qcow2_sc_bitmap_after_write(BDRVQcow2State *s, uint64_t bitmap,
+                                     uint64_t from, uint64_t to);
+uint64_t qcow2_sc_bitmap_after_zero(BDRVQcow2State *s, uint64_t bitmap,
+                                    uint64_t from, uint64_t to);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 
