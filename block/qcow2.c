@@ -276,6 +276,13 @@ static int read_extensions(BlockDriverState *bs, const uint8_t *hdr,
             g_free(s->data_file_name);
             s->data_file_name = g_strndup((const char *)data, len);
             break;
+        case QCOW2_EXT_BITMAPS: {
+            int ret = qcow2_read_bitmaps_ext(bs, data, len);
+            if (ret < 0) {
+                return ret;
+            }
+            break;
+        }
         default: {
             Qcow2UnknownExt *e = g_malloc(sizeof(*e) + len);
             e->magic = type;
@@ -412,6 +419,14 @@ int qcow2_update_header(BlockDriverState *bs)
         !put_ext(buf, size, &pos, QCOW2_EXT_DATA_FILE, s->data_file_name,
                  strlen(s->data_file_name))) {
         goto too_big;
+    }
+    if (v3 && s->nb_bitmaps) {
+        uint8_t ext[24];
+
+        qcow2_bitmaps_ext_data(s, ext);
+        if (!put_ext(buf, size, &pos, QCOW2_EXT_BITMAPS, ext, sizeof(ext))) {
+            goto too_big;
+        }
     }
     QLIST_FOREACH(e, &s->unknown_exts, next) {
         if (!put_ext(buf, size, &pos, e->magic, e->data, e->len)) {
@@ -876,6 +891,7 @@ static void free_state(BlockDriverState *bs)
     s->data_file = NULL;
     g_free(s->data_file_name);
     s->data_file_name = NULL;
+    qcow2_free_bitmaps(s);
 }
 
 /*
@@ -1001,6 +1017,11 @@ static int qcow2_open(BlockDriverState *bs, int flags)
     s->use_lazy_refcounts = s->writable &&
         (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS);
     bs->total_sectors = DIV_ROUND_UP(s->size, BDRV_SECTOR_SIZE);
+    ret = qcow2_load_bitmaps(bs);
+    if (ret < 0) {
+        free_state(bs);
+        return ret;
+    }
     if (s->writable && (s->autoclear_features & ~autoclear_kept(bs))) {
         /* We cannot keep what those bits promise consistent: drop them. */
         s->autoclear_features &= autoclear_kept(bs);
@@ -1008,6 +1029,7 @@ static int qcow2_open(BlockDriverState *bs, int flags)
         if (ret < 0) {
             error_setg_errno(bdrv_driver_errp(), -ret,
                              "could not clear autoclear feature bits");
+            qcow2_release_loaded_bitmaps(bs);
             free_state(bs);
             return ret;
         }
@@ -1035,7 +1057,12 @@ static void qcow2_close(BlockDriverState *bs)
     BDRVQcow2State *s = bs->opaque;
 
     if (s->writable) {
-        int ret = qcow2_run_co(bs, flush_caches_co, bs);
+        int ret;
+
+        if (!(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
+            qcow2_store_bitmaps(bs);        /* failures are logged */
+        }
+        ret = qcow2_run_co(bs, flush_caches_co, bs);
 
         if (ret == 0 && !(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
             qcow2_mark_clean(bs);

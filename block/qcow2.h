@@ -14,6 +14,8 @@
  *                     blocks, with flush ordering between them
  *   qcow2-subcluster.c extended L2 entries: subcluster types, runs and
  *                     the allocation/zero bitmap arithmetic
+ *   qcow2-bitmap.c    persistent dirty bitmaps: loaded on open, stored
+ *                     on close
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -88,10 +90,11 @@
                                      QCOW2_INCOMPAT_EXTL2)
 /* compatible_features */
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
-/* autoclear_features (bitmaps come later) */
+/* autoclear_features */
 #define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
 #define QCOW2_AUTOCLEAR_DATA_RAW    (1ULL << 1)
-#define QCOW2_AUTOCLEAR_SUPPORTED   QCOW2_AUTOCLEAR_DATA_RAW
+#define QCOW2_AUTOCLEAR_SUPPORTED   (QCOW2_AUTOCLEAR_BITMAPS | \
+                                     QCOW2_AUTOCLEAR_DATA_RAW)
 
 /* header extension types */
 #define QCOW2_EXT_END               0x00000000U
@@ -286,6 +289,13 @@ typedef struct BDRVQcow2State {
     uint64_t cache_clean_interval;       /* seconds, 0 = off */
 
     QLIST_HEAD(, QCowL2Meta) cluster_allocs;
+
+    /* persistent dirty bitmaps (qcow2-bitmap.c): the bitmaps extension
+     * and the directory entries read at open (Qcow2Bitmap, private) */
+    uint32_t nb_bitmaps;
+    uint64_t bitmap_directory_size;
+    uint64_t bitmap_directory_offset;
+    GPtrArray *bitmaps;
 
     /* later: snapshots (qcow2-snapshot.c) fill these; today only counted
      * and validated so the overlap check and header keep them intact. */
@@ -651,6 +661,32 @@ uint64_t qcow2_sc_bitmap_after_write(BDRVQcow2State *s, uint64_t bitmap,
                                      uint64_t from, uint64_t to);
 uint64_t qcow2_sc_bitmap_after_zero(BDRVQcow2State *s, uint64_t bitmap,
                                     uint64_t from, uint64_t to);
+
+/* ---- qcow2-bitmap.c --------------------------------------------------- */
+
+/* Take the 24 bytes of the bitmaps extension (open). 0 or -EINVAL. */
+int qcow2_read_bitmaps_ext(BlockDriverState *bs, const uint8_t *data,
+                           uint32_t len);
+/* The 24 bytes of the extension, from the state (header writes). */
+void qcow2_bitmaps_ext_data(BDRVQcow2State *s, uint8_t *data);
+/*
+ * Open, after the refcounts and the node size are known: make a named
+ * node dirty bitmap of every usable bitmap of the image and, writable,
+ * mark them in use in the image.  Outside coroutines.  0 or -errno (with
+ * a message in bdrv_driver_errp()).
+ */
+int qcow2_load_bitmaps(BlockDriverState *bs);
+/* Release the node bitmaps qcow2_load_bitmaps made (failed open). */
+void qcow2_release_loaded_bitmaps(BlockDriverState *bs);
+/*
+ * Close of a writable v3 image: store every named node bitmap (enabled
+ * ones with the "auto" flag), drop image bitmaps the node no longer
+ * has, keep those we could not load.  No request in flight; outside
+ * coroutines.  0 or -errno (logged).
+ */
+int qcow2_store_bitmaps(BlockDriverState *bs);
+/* Free the directory entries of the state. */
+void qcow2_free_bitmaps(BDRVQcow2State *s);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 
