@@ -608,11 +608,14 @@ void qcow2_alloc_meta_done(BlockDriverState *bs, QCowL2Meta *m);
 
 /*
  * Make whole clusters in [@offset, +@bytes) unallocated (@full) or, when
- * a backing file would show through, zero clusters (v3).  Lock held.
+ * a backing file would show through, zero clusters (v3).  With an
+ * external data file its clusters are not discarded.  Lock held.
  */
 int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
                                        uint64_t bytes, bool full);
-/* Make whole clusters read as zeroes (v3 only). Lock held. */
+/* Make whole clusters read as zeroes (v3 only); with extended L2 entries
+ * the range may be whole subclusters (their clusters keep their host
+ * cluster), and compressed clusters cut partly give -ENOTSUP. Lock held. */
 int coroutine_fn qcow2_cluster_zeroize(BlockDriverState *bs, uint64_t offset,
                                        uint64_t bytes);
 /* Grow the L1 table to at least @min_size entries. Lock held. */
