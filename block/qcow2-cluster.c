@@ -10,10 +10,14 @@
  * written; creates and copies L2 tables; grows the L1 table; turns whole
  * clusters into holes or zero clusters.
  *
+ * With extended L2 entries, lookups return runs of subclusters, and a
+ * write into a cluster that has its host cluster (refcount one) stays in
+ * place, only marking the subclusters it fills as allocated; the
+ * subcluster arithmetic is in qcow2-subcluster.c.  With an external data
+ * file, guest cluster N gets host offset N in that file, unrefcounted.
+ *
  * What it deliberately does not: move guest data (qcow2-io.c does that,
- * outside the lock), extended L2 entries or external data files (later:
- * the structs carry l2_entry_size and subclusters_per_cluster for them),
- * decompress (qcow2-compress.c).
+ * outside the lock), decompress (qcow2-compress.c).
  *
  * Key invariant: two allocations never cover the same guest cluster at
  * once: a write whose clusters overlap an allocation in flight waits for
@@ -199,7 +203,7 @@ static int check_l2_entry(BlockDriverState *bs, uint64_t offset,
                           uint64_t entry)
 {
     BDRVQcow2State *s = bs->opaque;
-    QCow2ClusterType type = qcow2_get_cluster_type(entry);
+    QCow2ClusterType type = qcow2_entry_type(bs, entry);
 
     if (type == QCOW2_CLUSTER_COMPRESSED) {
         return 0;
@@ -221,11 +225,13 @@ static int check_l2_entry(BlockDriverState *bs, uint64_t offset,
     return 0;
 }
 
-/* How many entries from @idx (at most @n) continue entry @first's run. */
-static int count_run(BDRVQcow2State *s, uint64_t *slice, int idx, int n,
+/* How many entries from @idx (at most @n) continue entry @first's run
+ * (standard L2 entries; subclusters have qcow2_sc_count_run). */
+static int count_run(BlockDriverState *bs, uint64_t *slice, int idx, int n,
                      uint64_t first, bool for_write)
 {
-    QCow2ClusterType type = qcow2_get_cluster_type(first);
+    BDRVQcow2State *s = bs->opaque;
+    QCow2ClusterType type = qcow2_entry_type(bs, first);
     uint64_t host = first & L2E_OFFSET_MASK;
     int i;
 
@@ -234,7 +240,7 @@ static int count_run(BDRVQcow2State *s, uint64_t *slice, int idx, int n,
     }
     for (i = 1; i < n; i++) {
         uint64_t e = l2_entry_get(s, slice, idx + i);
-        if (qcow2_get_cluster_type(e) != type) {
+        if (qcow2_entry_type(bs, e) != type) {
             break;
         }
         if (type == QCOW2_CLUSTER_NORMAL &&
@@ -244,6 +250,32 @@ static int count_run(BDRVQcow2State *s, uint64_t *slice, int idx, int n,
         }
     }
     return i;
+}
+
+/*
+ * qcow2_get_host_offset for extended L2 entries: the run is one of
+ * subclusters, from the one holding @offset, within the @avail bytes.
+ */
+static int lookup_subclusters(BlockDriverState *bs, uint64_t *slice,
+                              int idx, uint64_t offset, uint64_t avail,
+                              uint64_t *bytes, QCow2ClusterType *type)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t in_cluster = offset_into_cluster(s, offset);
+    int sc = offset_to_sc_index(s, in_cluster);
+    int64_t max = DIV_ROUND_UP(in_cluster + avail, s->subcluster_size) - sc;
+    int64_t n;
+    int ret;
+
+    ret = qcow2_get_subcluster_type(bs, offset, l2_entry_get(s, slice, idx),
+                                    l2_bitmap_get(s, slice, idx), sc, type);
+    if (ret < 0) {
+        return ret;
+    }
+    n = qcow2_sc_count_run(bs, slice, idx, sc, max, false, *type);
+    *bytes = MIN(avail, ((uint64_t)(sc + n) << s->subcluster_bits) -
+                        in_cluster);
+    return 0;
 }
 
 int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
@@ -277,16 +309,20 @@ int coroutine_fn qcow2_get_host_offset(BlockDriverState *bs, uint64_t offset,
     idx = offset_to_l2_slice_index(s, offset);
     entry = l2_entry_get(s, slice, idx);
     ret = check_l2_entry(bs, offset, entry);
-    if (ret == 0) {
-        n = count_run(s, slice, idx, size_to_clusters(s, in_cluster + avail),
+    if (ret == 0 && has_subclusters(s)) {
+        ret = lookup_subclusters(bs, slice, idx, offset, avail, bytes,
+                                 type);
+    } else if (ret == 0) {
+        n = count_run(bs, slice, idx, size_to_clusters(s, in_cluster + avail),
                       entry, false);
         *bytes = MIN(avail, ((uint64_t)n << s->cluster_bits) - in_cluster);
-        *type = qcow2_get_cluster_type(entry);
-        if (*type == QCOW2_CLUSTER_COMPRESSED) {
-            *host_offset = entry;
-        } else if (entry & L2E_OFFSET_MASK) {
-            *host_offset = (entry & L2E_OFFSET_MASK) + in_cluster;
-        }
+        *type = qcow2_entry_type(bs, entry);
+    }
+    if (ret == 0 && *type == QCOW2_CLUSTER_COMPRESSED) {
+        *host_offset = entry;
+    } else if (ret == 0 && (*type == QCOW2_CLUSTER_NORMAL ||
+                            *type == QCOW2_CLUSTER_ZERO_ALLOC)) {
+        *host_offset = (entry & L2E_OFFSET_MASK) + in_cluster;
     }
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
     return ret;
@@ -324,6 +360,113 @@ static bool coroutine_fn wait_for_overlap(BlockDriverState *bs,
     return false;
 }
 
+/* The overlap check for guest data at host [@offset, +@bytes): none is
+ * needed in an external data file, which holds no metadata. */
+static int check_data_overlap(BlockDriverState *bs, uint64_t offset,
+                              uint64_t bytes)
+{
+    if (has_data_file(bs)) {
+        return 0;
+    }
+    return qcow2_pre_write_overlap_check(bs, QCOW2_OL_NONE, offset, bytes);
+}
+
+/* Register an allocation of @n clusters from guest @offset at @alloc. */
+static QCowL2Meta *new_meta(BlockDriverState *bs, uint64_t offset,
+                            uint64_t alloc, int n)
+{
+    BDRVQcow2State *s = bs->opaque;
+    QCowL2Meta *meta = g_new0(QCowL2Meta, 1);
+
+    meta->guest_offset = start_of_cluster(s, offset);
+    meta->alloc_offset = alloc;
+    /* Never written if it lies past the image file's end: reads as
+     * zeroes.  (Not said of external data files, where a guest offset
+     * maps to the same host offset every time it is allocated.) */
+    meta->host_is_zero = !has_data_file(bs) &&
+        alloc >= (uint64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS);
+    meta->nb_clusters = n;
+    qemu_co_queue_init(&meta->dependent_requests);
+    QLIST_INSERT_HEAD(&s->cluster_allocs, meta, next_in_flight);
+    return meta;
+}
+
+/*
+ * Extended L2, a cluster that has its host cluster with refcount one:
+ * allocated subclusters are written in place (no meta); a run starting
+ * at an unallocated or zero subcluster gets an in-place meta, limited to
+ * this cluster, that completes its partial first and last subclusters
+ * and marks them allocated when linked.
+ */
+static int coroutine_fn alloc_in_place(BlockDriverState *bs,
+                                       uint64_t *slice, int idx,
+                                       uint64_t offset, uint64_t *bytes,
+                                       uint64_t *host_offset,
+                                       QCowL2Meta **m)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t in_cluster = offset_into_cluster(s, offset);
+    uint64_t entry = l2_entry_get(s, slice, idx);
+    uint64_t bitmap = l2_bitmap_get(s, slice, idx);
+    int sc = offset_to_sc_index(s, in_cluster);
+    QCow2ClusterType type;
+    QCowL2Meta *meta;
+    int ret;
+
+    ret = qcow2_get_subcluster_type(bs, offset, entry, bitmap, sc, &type);
+    if (ret < 0) {
+        return ret;
+    }
+    *host_offset = (entry & L2E_OFFSET_MASK) + in_cluster;
+    if (type == QCOW2_CLUSTER_NORMAL) {
+        int64_t max = DIV_ROUND_UP(in_cluster + *bytes, s->subcluster_size)
+                      - sc;
+        int64_t k = qcow2_sc_count_run(bs, slice, idx, sc, max, true, type);
+
+        *bytes = MIN(*bytes, ((uint64_t)(sc + k) << s->subcluster_bits) -
+                             in_cluster);
+        return check_data_overlap(bs, *host_offset, *bytes);
+    }
+    *bytes = MIN(*bytes, s->cluster_size - in_cluster);
+    ret = check_data_overlap(bs, entry & L2E_OFFSET_MASK, s->cluster_size);
+    if (ret < 0) {
+        return ret;
+    }
+    meta = new_meta(bs, offset, entry & L2E_OFFSET_MASK, 1);
+    meta->in_place = true;
+    qcow2_sc_set_cow(s, meta, entry, bitmap, entry, bitmap, in_cluster,
+                     in_cluster + *bytes);
+    *m = meta;
+    return 0;
+}
+
+/* Host space for @n new clusters from guest @offset: free clusters of
+ * the image file, or the guest offset itself in an external data file. */
+static int64_t coroutine_fn alloc_data_clusters(BlockDriverState *bs,
+                                                uint64_t offset, int n)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t bytes = (uint64_t)n << s->cluster_bits;
+    int64_t alloc;
+    int ret;
+
+    if (has_data_file(bs)) {
+        return start_of_cluster(s, offset);
+    }
+    alloc = qcow2_alloc_clusters(bs, bytes);
+    if (alloc < 0) {
+        return alloc;
+    }
+    ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_NONE, alloc, bytes);
+    return ret < 0 ? ret : alloc;  /* corrupt: leave the clusters allocated */
+}
+
+static bool writable_in_place(BlockDriverState *bs, uint64_t entry)
+{
+    return qcow2_entry_type(bs, entry) == QCOW2_CLUSTER_NORMAL &&
+           (entry & QCOW_OFLAG_COPIED);
+}
+
 int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
                                          uint64_t offset, uint64_t *bytes,
                                          uint64_t *host_offset,
@@ -331,7 +474,7 @@ int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t in_cluster = offset_into_cluster(s, offset);
-    uint64_t *slice, entry;
+    uint64_t *slice, entry, first_bitmap, last_entry, last_bitmap;
     int idx, n, ret;
     int64_t alloc;
     QCowL2Meta *meta;
@@ -352,49 +495,45 @@ int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
     if (ret < 0) {
         goto out;
     }
-    if (qcow2_get_cluster_type(entry) == QCOW2_CLUSTER_NORMAL &&
-        (entry & QCOW_OFLAG_COPIED)) {
-        n = count_run(s, slice, idx, n, entry, true);
+    if (writable_in_place(bs, entry) && has_subclusters(s)) {
+        ret = alloc_in_place(bs, slice, idx, offset, bytes, host_offset, m);
+        goto out;
+    }
+    if (writable_in_place(bs, entry)) {
+        n = count_run(bs, slice, idx, n, entry, true);
         *bytes = MIN(*bytes, ((uint64_t)n << s->cluster_bits) - in_cluster);
         *host_offset = (entry & L2E_OFFSET_MASK) + in_cluster;
-        ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_NONE, *host_offset,
-                                            *bytes);
+        ret = check_data_overlap(bs, *host_offset, *bytes);
         goto out;
     }
 
     /* A run of clusters that all need new host clusters. */
     for (int i = 1; i < n; i++) {
-        uint64_t e = l2_entry_get(s, slice, idx + i);
-        if (qcow2_get_cluster_type(e) == QCOW2_CLUSTER_NORMAL &&
-            (e & QCOW_OFLAG_COPIED)) {
+        if (writable_in_place(bs, l2_entry_get(s, slice, idx + i))) {
             n = i;
             break;
         }
     }
+    first_bitmap = l2_bitmap_get(s, slice, idx);
+    last_entry = l2_entry_get(s, slice, idx + n - 1);
+    last_bitmap = l2_bitmap_get(s, slice, idx + n - 1);
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
-    alloc = qcow2_alloc_clusters(bs, (uint64_t)n << s->cluster_bits);
+    alloc = alloc_data_clusters(bs, offset, n);
     if (alloc < 0) {
         return alloc;
     }
-    ret = qcow2_pre_write_overlap_check(bs, QCOW2_OL_NONE, alloc,
-                                        (uint64_t)n << s->cluster_bits);
-    if (ret < 0) {
-        return ret;         /* corrupt: leave the clusters allocated */
-    }
     *bytes = MIN(*bytes, ((uint64_t)n << s->cluster_bits) - in_cluster);
-    meta = g_new0(QCowL2Meta, 1);
-    meta->guest_offset = start_of_cluster(s, offset);
-    meta->alloc_offset = alloc;
-    meta->host_is_zero =
-        alloc >= (int64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS);
-    meta->nb_clusters = n;
-    meta->cow_start.offset = 0;
-    meta->cow_start.nb_bytes = in_cluster;
-    meta->cow_end.offset = in_cluster + *bytes;
-    meta->cow_end.nb_bytes = ((uint64_t)n << s->cluster_bits) -
-                             meta->cow_end.offset;
-    qemu_co_queue_init(&meta->dependent_requests);
-    QLIST_INSERT_HEAD(&s->cluster_allocs, meta, next_in_flight);
+    meta = new_meta(bs, offset, alloc, n);
+    if (has_subclusters(s)) {
+        qcow2_sc_set_cow(s, meta, entry, first_bitmap, last_entry,
+                         last_bitmap, in_cluster, in_cluster + *bytes);
+    } else {
+        meta->cow_start.offset = 0;
+        meta->cow_start.nb_bytes = in_cluster;
+        meta->cow_end.offset = in_cluster + *bytes;
+        meta->cow_end.nb_bytes = ((uint64_t)n << s->cluster_bits) -
+                                 meta->cow_end.offset;
+    }
     *host_offset = alloc + in_cluster;
     *m = meta;
     return 0;
@@ -402,6 +541,28 @@ int coroutine_fn qcow2_alloc_host_offset(BlockDriverState *bs,
 out:
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
     return ret;
+}
+
+/*
+ * Extended L2: the subclusters of cluster @i of @m that the write filled
+ * (data and copy-on-write) become allocated; the others keep their
+ * state (zero, or unallocated).  Preallocation fills none.
+ */
+static void link_subclusters(BDRVQcow2State *s, QCowL2Meta *m,
+                             uint64_t *slice, int idx, int i)
+{
+    uint64_t start = (uint64_t)i << s->cluster_bits;
+    uint64_t from = MAX(m->cow_start.offset, start);
+    uint64_t to = MIN(m->cow_end.offset + m->cow_end.nb_bytes,
+                      start + s->cluster_size);
+    uint64_t bitmap = l2_bitmap_get(s, slice, idx + i);
+
+    if (m->prealloc || from >= to) {
+        return;
+    }
+    l2_bitmap_set(s, slice, idx + i,
+                  qcow2_sc_bitmap_after_write(s, bitmap, from - start,
+                                              to - start));
 }
 
 int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
@@ -427,10 +588,16 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
     for (int i = 0; i < m->nb_clusters; i++) {
         uint64_t old = l2_entry_get(s, slice, idx + i);
 
+        if (has_subclusters(s)) {
+            link_subclusters(s, m, slice, idx, i);
+        }
+        qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
+        if (m->in_place) {
+            continue;            /* same host cluster, new bitmap only */
+        }
         l2_entry_set(s, slice, idx + i,
                      (m->alloc_offset + ((uint64_t)i << s->cluster_bits)) |
                      QCOW_OFLAG_COPIED);
-        qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
         qcow2_free_any_cluster(bs, old, false);
     }
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
@@ -469,6 +636,9 @@ void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
 
+    if (m->in_place || has_data_file(bs)) {
+        return;                  /* nothing was allocated */
+    }
     qcow2_free_clusters(bs, m->alloc_offset,
                         (uint64_t)m->nb_clusters << s->cluster_bits, false);
 }
@@ -482,21 +652,53 @@ void qcow2_alloc_meta_done(BlockDriverState *bs, QCowL2Meta *m)
 
 /* ---- discard and zero clusters ----------------------------------------- */
 
-/* Set whole clusters [offset, +bytes) of one slice to @new_entry. */
+/*
+ * Extended L2: make bytes [@from, @to) (subcluster aligned) of the
+ * cluster of entry @idx read as zeroes, keeping its host cluster.
+ * Compressed clusters have no subclusters: -ENOTSUP (the caller writes
+ * zeroes instead).
+ */
+static int zero_subclusters(BlockDriverState *bs, uint64_t *slice, int idx,
+                            uint64_t from, uint64_t to)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t entry = l2_entry_get(s, slice, idx);
+    uint64_t bitmap = l2_bitmap_get(s, slice, idx);
+    uint64_t new_bitmap;
+
+    assert(has_subclusters(s));
+    if (entry & QCOW_OFLAG_COMPRESSED) {
+        return -ENOTSUP;
+    }
+    new_bitmap = qcow2_sc_bitmap_after_zero(s, bitmap, from, to);
+    if (new_bitmap != bitmap) {
+        l2_bitmap_set(s, slice, idx, new_bitmap);
+        qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
+    }
+    return 0;
+}
+
+/*
+ * Set the clusters of one slice that [offset, +bytes) covers wholly to
+ * (@new_entry, @new_bitmap), freeing what they pointed to.  With extended
+ * L2 entries the range is only subcluster aligned: in a cluster it covers
+ * partly, the covered subclusters become zero and the host cluster stays.
+ */
 static int coroutine_fn set_entries_in_slice(BlockDriverState *bs,
-                                             uint64_t offset, int n,
+                                             uint64_t offset, uint64_t bytes,
                                              uint64_t new_entry,
+                                             uint64_t new_bitmap,
                                              bool pass_discard)
 {
     BDRVQcow2State *s = bs->opaque;
     int l1_index = offset_to_l1_index(s, offset);
     int idx = offset_to_l2_slice_index(s, offset);
-    uint64_t *slice;
+    uint64_t end = offset + bytes, *slice;
     int ret;
 
     if ((uint64_t)l1_index >= s->l1_size ||
         !(s->l1_table[l1_index] & L1E_OFFSET_MASK)) {
-        if (new_entry == 0) {
+        if (new_entry == 0 && new_bitmap == 0) {
             return 0;        /* no L2 table: already unallocated */
         }
     }
@@ -504,28 +706,40 @@ static int coroutine_fn set_entries_in_slice(BlockDriverState *bs,
     if (ret < 0) {
         return ret;
     }
-    for (int i = 0; i < n; i++) {
-        uint64_t old = l2_entry_get(s, slice, idx + i);
+    for (uint64_t pos = offset; pos < end; idx++) {
+        uint64_t start = start_of_cluster(s, pos);
+        uint64_t stop = MIN(end, start + s->cluster_size);
+        uint64_t old = l2_entry_get(s, slice, idx);
+        uint64_t old_bitmap = l2_bitmap_get(s, slice, idx);
 
-        if (old == new_entry) {
-            continue;
+        if (stop - start < (uint64_t)s->cluster_size) {
+            ret = zero_subclusters(bs, slice, idx, pos - start, stop - start);
+            if (ret < 0) {
+                break;
+            }
+        } else if (old != new_entry || old_bitmap != new_bitmap) {
+            l2_entry_set(s, slice, idx, new_entry);
+            if (has_subclusters(s)) {
+                l2_bitmap_set(s, slice, idx, new_bitmap);
+            }
+            qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
+            qcow2_free_any_cluster(bs, old, pass_discard);
         }
-        l2_entry_set(s, slice, idx + i, new_entry);
-        qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
-        qcow2_free_any_cluster(bs, old, pass_discard);
+        pos = stop;
     }
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
-    return 0;
+    return ret;
 }
 
 static int coroutine_fn set_entries(BlockDriverState *bs, uint64_t offset,
                                     uint64_t bytes, uint64_t new_entry,
-                                    bool pass_discard)
+                                    uint64_t new_bitmap, bool pass_discard)
 {
     BDRVQcow2State *s = bs->opaque;
+    uint64_t unit = has_subclusters(s) ? s->subcluster_size
+                                       : s->cluster_size;
 
-    assert(!offset_into_cluster(s, offset) &&
-           !offset_into_cluster(s, bytes));
+    assert(QEMU_IS_ALIGNED(offset, unit) && QEMU_IS_ALIGNED(bytes, unit));
     while (bytes > 0) {
         uint64_t n = clip_to_slice(s, offset, bytes);
         int ret;
@@ -534,8 +748,8 @@ static int coroutine_fn set_entries(BlockDriverState *bs, uint64_t offset,
         while (wait_for_overlap(bs, offset, &n)) {
             n = clip_to_slice(s, offset, bytes);
         }
-        ret = set_entries_in_slice(bs, offset, n >> s->cluster_bits,
-                                       new_entry, pass_discard);
+        ret = set_entries_in_slice(bs, offset, n, new_entry, new_bitmap,
+                                   pass_discard);
         if (ret < 0) {
             return ret;
         }
@@ -551,7 +765,12 @@ int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
     BDRVQcow2State *s = bs->opaque;
     bool zero = !full && bs->backing_hd && s->qcow_version >= 3;
 
-    return set_entries(bs, offset, bytes, zero ? QCOW_OFLAG_ZERO : 0, true);
+    if (has_subclusters(s)) {
+        return set_entries(bs, offset, bytes, 0,
+                           zero ? QCOW_L2_BITMAP_ALL_ZEROES : 0, true);
+    }
+    return set_entries(bs, offset, bytes, zero ? QCOW_OFLAG_ZERO : 0, 0,
+                       true);
 }
 
 int coroutine_fn qcow2_cluster_zeroize(BlockDriverState *bs, uint64_t offset,
@@ -560,7 +779,11 @@ int coroutine_fn qcow2_cluster_zeroize(BlockDriverState *bs, uint64_t offset,
     BDRVQcow2State *s = bs->opaque;
 
     assert(s->qcow_version >= 3);
-    return set_entries(bs, offset, bytes, QCOW_OFLAG_ZERO, false);
+    if (has_subclusters(s)) {
+        return set_entries(bs, offset, bytes, 0, QCOW_L2_BITMAP_ALL_ZEROES,
+                           false);
+    }
+    return set_entries(bs, offset, bytes, QCOW_OFLAG_ZERO, 0, false);
 }
 
 /* ---- L1 table ---------------------------------------------------------- */
@@ -674,6 +897,7 @@ int coroutine_fn qcow2_preallocate_range(BlockDriverState *bs,
             return ret;
         }
         if (m) {
+            m->prealloc = true;
             ret = qcow2_alloc_cluster_link_l2(bs, m);
             if (ret < 0) {
                 qcow2_alloc_cluster_abort(bs, m);

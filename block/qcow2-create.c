@@ -8,10 +8,14 @@
  * backing file and preallocate: the layout of a new image is made by the
  * same code that maintains it.
  *
- * What it deliberately does not: extended L2 entries and encryption
- * (refused with a clear message: later), compress anything (the
- * compression type is recorded in the header, zstd with its incompatible
- * bit, and refused when this build has no libzstd).
+ * With data_file=NAME the skeleton also names the external data file
+ * (created empty next to the image), and data_file_raw=on keeps every
+ * guest cluster mapped so the data file reads as a raw disk by itself.
+ *
+ * What it deliberately does not: encryption (refused with a clear
+ * message: later), compress anything (the compression type is recorded
+ * in the header, zstd with its incompatible bit, and refused when this
+ * build has no libzstd).
  *
  * Key invariant: the three clusters written first form a valid, empty
  * image of size 0 on their own.
@@ -45,6 +49,9 @@ typedef struct CreateOpts {
     const char *backing_fmt;
     PreallocMode prealloc;
     uint8_t compression_type;
+    bool extended_l2;
+    const char *data_file;       /* as recorded in the header */
+    bool data_file_raw;
 } CreateOpts;
 
 static QEMUOptionParameter *opt(QEMUOptionParameter *options,
@@ -157,10 +164,18 @@ static int parse_flags(QEMUOptionParameter *options, CreateOpts *o)
         error_setg(errp, "lazy_refcounts need compat=1.1");
         return -EINVAL;
     }
-    if ((p = opt(options, "extended_l2")) && p->value.n) {
-        error_setg(errp, "extended_l2 is not supported yet");
-        return -ENOTSUP;
+    o->extended_l2 = (p = opt(options, "extended_l2")) && p->value.n;
+    if (o->extended_l2 && o->version < 3) {
+        error_setg(errp, "extended_l2 needs compat=1.1");
+        return -EINVAL;
     }
+    if (o->extended_l2 && o->cluster_bits < QCOW_MIN_EXTL2_CLUSTER_BITS) {
+        error_setg(errp, "extended_l2 needs a cluster size of at least "
+                   "%d KiB", 1 << (QCOW_MIN_EXTL2_CLUSTER_BITS - 10));
+        return -EINVAL;
+    }
+    o->data_file = (p = opt(options, "data_file")) ? p->value.s : NULL;
+    o->data_file_raw = (p = opt(options, "data_file_raw")) && p->value.n;
     if ((p = opt(options, BLOCK_OPT_ENCRYPT)) && p->value.n) {
         error_setg(errp, "encrypted qcow2 images are not supported yet");
         return -ENOTSUP;
@@ -203,6 +218,36 @@ static int parse_create_opts(QEMUOptionParameter *options, CreateOpts *o)
     return ret;
 }
 
+static int check_data_file_opts(CreateOpts *o)
+{
+    Error **errp = bdrv_driver_errp();
+
+    if (!o->data_file) {
+        if (o->data_file_raw) {
+            error_setg(errp, "data_file_raw needs data_file");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (o->version < 3) {
+        error_setg(errp, "an external data file needs compat=1.1");
+        return -EINVAL;
+    }
+    if (!o->data_file[0] || strlen(o->data_file) > QCOW_MAX_BACKING_NAME) {
+        error_setg(errp, "invalid data_file name");
+        return -EINVAL;
+    }
+    if (o->data_file_raw && o->backing_file) {
+        error_setg(errp, "data_file_raw cannot be combined with a backing "
+                   "file");
+        return -EINVAL;
+    }
+    if (o->data_file_raw && o->prealloc == PREALLOC_OFF) {
+        o->prealloc = PREALLOC_METADATA;   /* every cluster mapped */
+    }
+    return 0;
+}
+
 static int check_create_opts(CreateOpts *o)
 {
     Error **errp = bdrv_driver_errp();
@@ -229,7 +274,7 @@ static int check_create_opts(CreateOpts *o)
         error_setg(errp, "image size must be a multiple of 512 bytes");
         return -EINVAL;
     }
-    return 0;
+    return check_data_file_opts(o);
 }
 
 /* Without a size, the image takes its backing file's. */
@@ -286,6 +331,7 @@ static int write_skeleton(BlockDriverState *file, CreateOpts *o)
     size_t cs = 1u << o->cluster_bits;
     g_autofree uint8_t *buf = g_malloc0(3 * cs);
     uint8_t *h = buf;
+    uint64_t incompat = o->compression_type ? QCOW2_INCOMPAT_COMPRESSION : 0;
 
     be32_store(h + offsetof(QCowHeader, magic), QCOW_MAGIC);
     be32_store(h + offsetof(QCowHeader, version), o->version);
@@ -293,8 +339,12 @@ static int write_skeleton(BlockDriverState *file, CreateOpts *o)
     be64_store(h + offsetof(QCowHeader, refcount_table_offset), cs);
     be32_store(h + offsetof(QCowHeader, refcount_table_clusters), 1);
     if (o->version >= 3) {
+        incompat |= o->extended_l2 ? QCOW2_INCOMPAT_EXTL2 : 0;
+        incompat |= o->data_file ? QCOW2_INCOMPAT_DATA_FILE : 0;
         be64_store(h + offsetof(QCowHeader, incompatible_features),
-                   o->compression_type ? QCOW2_INCOMPAT_COMPRESSION : 0);
+                   incompat);
+        be64_store(h + offsetof(QCowHeader, autoclear_features),
+                   o->data_file_raw ? QCOW2_AUTOCLEAR_DATA_RAW : 0);
         be64_store(h + offsetof(QCowHeader, compatible_features),
                    o->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
         be32_store(h + offsetof(QCowHeader, refcount_order),
@@ -302,6 +352,17 @@ static int write_skeleton(BlockDriverState *file, CreateOpts *o)
         be32_store(h + offsetof(QCowHeader, header_length),
                    sizeof(QCowHeader));
         h[offsetof(QCowHeader, compression_type)] = o->compression_type;
+        if (o->data_file) {
+            /* The name extension, so that the driver can open it. */
+            size_t len = strlen(o->data_file);
+
+            if (sizeof(QCowHeader) + 16 + len > cs) {
+                return -ENOSPC;
+            }
+            be32_store(h + sizeof(QCowHeader), QCOW2_EXT_DATA_FILE);
+            be32_store(h + sizeof(QCowHeader) + 4, len);
+            memcpy(h + sizeof(QCowHeader) + 8, o->data_file, len);
+        }
     }
     be64_store(buf + cs, 2 * cs);
     for (int i = 0; i < 3; i++) {
@@ -328,8 +389,10 @@ static int coroutine_fn fill_data_clusters(BlockDriverState *bs, bool full)
         for (uint64_t done = 0; ret == 0 && done < n &&
              type == QCOW2_CLUSTER_NORMAL; ) {
             uint64_t len = MIN(n - done, PREALLOC_CHUNK);
-            ret = full ? bdrv_co_pwrite(bs->file, host + done, len, zeroes)
-                       : bdrv_co_pwrite_zeroes(bs->file, host + done, len, 0);
+            ret = full ? bdrv_co_pwrite(s->data_file, host + done, len,
+                                        zeroes)
+                       : bdrv_co_pwrite_zeroes(s->data_file, host + done, len,
+                                               0);
             done += len;
         }
         if (ret < 0) {
@@ -395,10 +458,12 @@ static int finish_image(const char *filename, CreateOpts *o)
     }
     if (ret == 0 && o->prealloc != PREALLOC_OFF) {
         PreallocCo p = { .bs = bs, .mode = o->prealloc };
+        BlockDriverState *data = ((BDRVQcow2State *)bs->opaque)->data_file;
+
         ret = qcow2_run_co(bs, preallocate_co, &p);
         /* Data clusters past the end of the file exist in full. */
-        if (ret == 0 && bdrv_getlength(bs->file) < (int64_t)p.host_end) {
-            ret = bdrv_truncate(bs->file, p.host_end);
+        if (ret == 0 && bdrv_getlength(data) < (int64_t)p.host_end) {
+            ret = bdrv_truncate(data, p.host_end);
         }
         if (ret < 0) {
             error_setg_errno(bdrv_driver_errp(), -ret, "could not "
@@ -406,6 +471,34 @@ static int finish_image(const char *filename, CreateOpts *o)
         }
     }
     bdrv_unref(bs);
+    return ret;
+}
+
+/* Create the external data file, empty, where the driver will look for
+ * it: relative names are relative to the image's folder. */
+static int create_data_file(const char *filename, CreateOpts *o)
+{
+    QEMUOptionParameter file_opts[] = {
+        { .name = BLOCK_OPT_SIZE, .type = OPT_SIZE, .value.n = 0,
+          .assigned = true },
+        { .name = NULL },
+    };
+    g_autofree char *dir = NULL, *path = NULL;
+    Error *err = NULL;
+    int ret;
+
+    if (!o->data_file) {
+        return 0;
+    }
+    dir = g_path_get_dirname(filename);
+    path = g_path_is_absolute(o->data_file)
+           ? g_strdup(o->data_file)
+           : g_build_filename(dir, o->data_file, NULL);
+    ret = bdrv_create_file(path, file_opts, &err);
+    if (ret < 0) {
+        error_propagate_prepend(bdrv_driver_errp(), err, "could not create "
+                                "the data file: ");
+    }
     return ret;
 }
 
@@ -428,6 +521,10 @@ int qcow2_create(const char *filename, QEMUOptionParameter *options)
     if (ret == 0) {
         ret = check_create_opts(&o);
     }
+    if (ret < 0) {
+        return ret;
+    }
+    ret = create_data_file(filename, &o);
     if (ret < 0) {
         return ret;
     }
@@ -470,7 +567,11 @@ QEMUOptionParameter qcow2_create_options[] = {
     { .name = "refcount_bits", .type = OPT_NUMBER,
       .help = "Width of a reference count entry in bits" },
     { .name = "extended_l2", .type = OPT_FLAG,
-      .help = "Extended L2 tables (not supported yet)" },
+      .help = "Extended L2 tables: 32 subclusters per cluster" },
+    { .name = "data_file", .type = OPT_STRING,
+      .help = "File name of an external data file" },
+    { .name = "data_file_raw", .type = OPT_FLAG,
+      .help = "The external data file must stay valid as a raw image" },
     { .name = "compression_type", .type = OPT_STRING,
       .help = "Compression method for compressed clusters (zlib, zstd)" },
     { .name = NULL }

@@ -12,6 +12,11 @@
  * and written together with the data in one vectored write; only then are
  * the L2 entries switched to the new clusters.
  *
+ * With extended L2 entries the same holds per subcluster: only the parts
+ * of the first and last subcluster a write does not cover are copied,
+ * and zero writes work down to whole subclusters.  Guest data goes to
+ * s->data_file (the image file, or the external data file).
+ *
  * What it deliberately does not: hold s->lock across guest data I/O,
  * allocate anything for reads and writes of allocated clusters whose
  * caller vector is one buffer, decompress (qcow2-compress.c does; a write
@@ -62,6 +67,8 @@ static int coroutine_fn read_run(BlockDriverState *bs, uint64_t offset,
                                  uint64_t bytes, uint64_t host,
                                  QCow2ClusterType type, QEMUIOVector *qiov)
 {
+    BDRVQcow2State *s = bs->opaque;
+
     switch (type) {
     case QCOW2_CLUSTER_UNALLOCATED:
         if (bs->backing_hd) {
@@ -74,7 +81,7 @@ static int coroutine_fn read_run(BlockDriverState *bs, uint64_t offset,
         return 0;
     case QCOW2_CLUSTER_NORMAL:
         BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
-        return bdrv_co_preadv(bs->file, host, bytes, qiov, 0);
+        return bdrv_co_preadv(s->data_file, host, bytes, qiov, 0);
     case QCOW2_CLUSTER_COMPRESSED:
         return qcow2_co_preadv_compressed(bs, host, offset_into_cluster(
                                               bs->opaque, offset),
@@ -170,10 +177,13 @@ static int coroutine_fn zero_cow_region(BlockDriverState *bs, QCowL2Meta *m,
                                         uint64_t start, uint64_t bytes,
                                         bool is_tail)
 {
+    BDRVQcow2State *s = bs->opaque;
+
     if (!bytes || (m->host_is_zero && !is_tail)) {
         return 0;
     }
-    return bdrv_co_pwrite_zeroes(bs->file, m->alloc_offset + start, bytes, 0);
+    return bdrv_co_pwrite_zeroes(s->data_file, m->alloc_offset + start,
+                                 bytes, 0);
 }
 
 /*
@@ -187,6 +197,7 @@ static int coroutine_fn write_data_zero_cow(BlockDriverState *bs,
                                             size_t qiov_offset,
                                             uint64_t bytes)
 {
+    BDRVQcow2State *s = bs->opaque;
     QEMUIOVector part;
     int ret;
 
@@ -201,7 +212,8 @@ static int coroutine_fn write_data_zero_cow(BlockDriverState *bs,
     }
     BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
     qemu_iovec_init_slice(&part, qiov, qiov_offset, bytes);
-    ret = bdrv_co_pwritev(bs->file, m->alloc_offset + m->cow_start.nb_bytes,
+    ret = bdrv_co_pwritev(s->data_file, m->alloc_offset +
+                          m->cow_start.offset + m->cow_start.nb_bytes,
                           bytes, &part, 0);
     qemu_iovec_destroy(&part);
     return ret;
@@ -209,7 +221,9 @@ static int coroutine_fn write_data_zero_cow(BlockDriverState *bs,
 
 /*
  * Write @bytes of @qiov (from @qiov_offset) into the new clusters of @m,
- * with the copy-on-write head and tail around it, in one request.
+ * with the copy-on-write head and tail around it, in one request.  The
+ * head starts at cow_start.offset: the start of the first cluster, or
+ * with extended L2 entries of its first subcluster to fill.
  */
 static int coroutine_fn write_new_clusters(BlockDriverState *bs,
                                            QCowL2Meta *m, QEMUIOVector *qiov,
@@ -218,11 +232,15 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t head = m->cow_start.nb_bytes, tail = m->cow_end.nb_bytes;
+    uint64_t from = m->cow_start.offset;
+    uint64_t to = m->cow_end.offset + tail;
     uint8_t *head_buf = NULL, *tail_buf = NULL;
     QEMUIOVector all;
     int ret;
 
-    ret = read_old(bs, m->guest_offset, head, &head_buf);
+    assert(to - from == head + bytes + tail &&
+           to <= (uint64_t)m->nb_clusters << s->cluster_bits);
+    ret = read_old(bs, m->guest_offset + from, head, &head_buf);
     if (ret == 0) {
         ret = read_old(bs, m->guest_offset + m->cow_end.offset, tail,
                        &tail_buf);
@@ -242,9 +260,8 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
     if (ret == 0) {
         BLKDBG_EVENT(bs->file, head || tail ? BLKDBG_COW_WRITE
                                             : BLKDBG_WRITE_AIO);
-        ret = bdrv_co_pwritev(bs->file, m->alloc_offset,
-                              (uint64_t)m->nb_clusters << s->cluster_bits,
-                              &all, 0);
+        ret = bdrv_co_pwritev(s->data_file, m->alloc_offset + from,
+                              to - from, &all, 0);
         qemu_iovec_destroy(&all);
     }
     qemu_vfree(head_buf);
@@ -271,10 +288,10 @@ static int coroutine_fn write_run(BlockDriverState *bs, uint64_t offset,
     if (!m) {
         BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
         if (qiov_offset == 0 && *bytes == qiov->size) {
-            return bdrv_co_pwritev(bs->file, host, *bytes, qiov, 0);
+            return bdrv_co_pwritev(s->data_file, host, *bytes, qiov, 0);
         }
         qemu_iovec_init_slice(&part, qiov, qiov_offset, *bytes);
-        ret = bdrv_co_pwritev(bs->file, host, *bytes, &part, 0);
+        ret = bdrv_co_pwritev(s->data_file, host, *bytes, &part, 0);
         qemu_iovec_destroy(&part);
         return ret;
     }
@@ -377,15 +394,16 @@ static int coroutine_fn zero_partial(BlockDriverState *bs, uint64_t offset,
     return ret;
 }
 
-/* Whole-cluster bounds inside [offset, offset + bytes); the cluster
- * straddling the end of the disk counts as whole. */
-static void cluster_bounds(BDRVQcow2State *s, uint64_t offset,
+/* Bounds of the whole @unit blocks (clusters or subclusters) inside
+ * [offset, offset + bytes); the block straddling the end of the disk
+ * counts as whole. */
+static void cluster_bounds(BDRVQcow2State *s, uint64_t unit, uint64_t offset,
                            uint64_t bytes, uint64_t *start, uint64_t *end)
 {
-    *start = ROUND_UP(offset, (uint64_t)s->cluster_size);
+    *start = ROUND_UP(offset, unit);
     *end = offset + bytes >= s->size
-           ? ROUND_UP(offset + bytes, (uint64_t)s->cluster_size)
-           : start_of_cluster(s, offset + bytes);
+           ? ROUND_UP(offset + bytes, unit)
+           : QEMU_ALIGN_DOWN(offset + bytes, unit);
     if (*end < *start) {
         *end = *start;
     }
@@ -404,7 +422,9 @@ int coroutine_fn qcow2_co_write_zeroes(BlockDriverState *bs,
         ret = reads_as_zero(bs, offset, bytes);
         return ret < 0 ? ret : ret ? 0 : -ENOTSUP;
     }
-    cluster_bounds(s, offset, bytes, &start, &end);
+    cluster_bounds(s, has_subclusters(s) ? s->subcluster_size
+                                         : s->cluster_size,
+                   offset, bytes, &start, &end);
     if (start >= end) {
         return zero_partial(bs, offset, bytes);
     }
@@ -414,6 +434,10 @@ int coroutine_fn qcow2_co_write_zeroes(BlockDriverState *bs,
     }
     if (ret == 0 && end < offset + bytes) {
         ret = zero_partial(bs, end, offset + bytes - end);
+    }
+    if (ret == 0 && data_file_is_raw(bs)) {
+        /* The data file must read as the disk on its own. */
+        ret = bdrv_co_pwrite_zeroes(s->data_file, start, end - start, 0);
     }
     if (ret == 0) {
         qemu_co_mutex_lock(&s->lock);
@@ -430,10 +454,12 @@ int coroutine_fn qcow2_co_discard(BlockDriverState *bs, int64_t sector_num,
     uint64_t start, end;
     int ret;
 
-    cluster_bounds(s, (uint64_t)sector_num << BDRV_SECTOR_BITS,
+    cluster_bounds(s, s->cluster_size,
+                   (uint64_t)sector_num << BDRV_SECTOR_BITS,
                    (uint64_t)nb_sectors << BDRV_SECTOR_BITS, &start, &end);
-    if (start >= end) {
-        return 0;            /* advisory: partial clusters stay */
+    if (start >= end || data_file_is_raw(bs)) {
+        return 0;            /* advisory: partial clusters stay, and a raw
+                              * data file keeps every guest byte */
     }
     ret = write_prologue(bs);
     if (ret == 0) {

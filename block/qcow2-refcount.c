@@ -528,6 +528,9 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
 
+    if (has_data_file(bs)) {
+        return;        /* guest data in a data file is not refcounted */
+    }
     switch (qcow2_get_cluster_type(l2_entry)) {
     case QCOW2_CLUSTER_NORMAL:
     case QCOW2_CLUSTER_ZERO_ALLOC:

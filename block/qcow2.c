@@ -13,11 +13,16 @@
  * bits before writing, handles the dirty bit of lazy refcounts and the
  * corrupt bit (a corrupt image opens read-only, with a warning).
  *
+ * Extended L2 entries only change the geometry set here (16-byte entries,
+ * 32 subclusters); an external data file is opened here as a second
+ * child (s->data_file), named by its header extension or the
+ * "data-file" option.
+ *
  * What it deliberately does not: repair a corrupt image (it opens
  * read-only until a check repairs it; a dirty one is repaired on a
- * writable open by qcow2-check.c, as QEMU does), encryption, external
- * data files, extended L2 entries (each in its own file); snapshots live
- * in qcow2-snapshot.c.
+ * writable open by qcow2-check.c, as QEMU does), encryption; snapshots
+ * live in qcow2-snapshot.c, subclusters in qcow2-subcluster.c, bitmaps in
+ * qcow2-bitmap.c.
  *
  * Key invariant: the in-memory state mirrors the header on disk; every
  * header change is one write of the header cluster or of the few
@@ -269,6 +274,17 @@ static int read_extensions(BlockDriverState *bs, const uint8_t *hdr,
             *ftable = data;
             *ftable_len = len;
             break;
+        case QCOW2_EXT_DATA_FILE:
+            g_free(s->data_file_name);
+            s->data_file_name = g_strndup((const char *)data, len);
+            break;
+        case QCOW2_EXT_BITMAPS: {
+            int ret = qcow2_read_bitmaps_ext(bs, data, len);
+            if (ret < 0) {
+                return ret;
+            }
+            break;
+        }
         default: {
             Qcow2UnknownExt *e = g_malloc(sizeof(*e) + len);
             e->magic = type;
@@ -401,6 +417,19 @@ int qcow2_update_header(BlockDriverState *bs)
                   bs->backing_format, strlen(bs->backing_format)))) {
         goto too_big;
     }
+    if (s->data_file_name &&
+        !put_ext(buf, size, &pos, QCOW2_EXT_DATA_FILE, s->data_file_name,
+                 strlen(s->data_file_name))) {
+        goto too_big;
+    }
+    if (v3 && s->nb_bitmaps) {
+        uint8_t ext[24];
+
+        qcow2_bitmaps_ext_data(s, ext);
+        if (!put_ext(buf, size, &pos, QCOW2_EXT_BITMAPS, ext, sizeof(ext))) {
+            goto too_big;
+        }
+    }
     QLIST_FOREACH(e, &s->unknown_exts, next) {
         if (!put_ext(buf, size, &pos, e->magic, e->data, e->len)) {
             goto too_big;
@@ -508,9 +537,21 @@ static int check_header(BlockDriverState *bs, QCowHeader *h,
     s->qcow_version = h->version;
     s->cluster_bits = h->cluster_bits;
     s->cluster_size = cs;
-    s->l2_entry_size = sizeof(uint64_t);
-    s->subclusters_per_cluster = 1;
-    s->l2_bits = s->cluster_bits - 3;
+    if (h->incompatible_features & QCOW2_INCOMPAT_EXTL2) {
+        if (h->cluster_bits < QCOW_MIN_EXTL2_CLUSTER_BITS) {
+            error_setg(errp, "extended L2 entries need clusters of at least "
+                       "%d KiB", 1 << (QCOW_MIN_EXTL2_CLUSTER_BITS - 10));
+            return -EINVAL;
+        }
+        s->l2_entry_size = 2 * sizeof(uint64_t);
+        s->subclusters_per_cluster = QCOW_MAX_SUBCLUSTERS;
+    } else {
+        s->l2_entry_size = sizeof(uint64_t);
+        s->subclusters_per_cluster = 1;
+    }
+    s->subcluster_bits = s->cluster_bits - ctz32(s->subclusters_per_cluster);
+    s->subcluster_size = 1 << s->subcluster_bits;
+    s->l2_bits = s->cluster_bits - ctz32(s->l2_entry_size);
     s->l2_size = 1 << s->l2_bits;
     s->refcount_order = h->refcount_order;
     s->refcount_bits = 1 << s->refcount_order;
@@ -736,7 +777,8 @@ static int take_cache_opts(BlockDriverState *bs, CacheOpts *o)
     BDRVQcow2State *s = bs->opaque;
     Error **errp = bdrv_driver_errp();
     uint64_t l2 = OPT_UNSET, rc = OPT_UNSET, total = OPT_UNSET, entry;
-    uint64_t l2_needed = ROUND_UP(size_to_clusters(s, s->size) * 8,
+    uint64_t l2_needed = ROUND_UP(size_to_clusters(s, s->size) *
+                                  s->l2_entry_size,
                                   (uint64_t)s->cluster_size);
 
     if (!bdrv_opt_take_size(bs, "l2-cache-size", OPT_UNSET, &l2) ||
@@ -834,8 +876,10 @@ static int init_caches(BlockDriverState *bs)
 
 /* ---- open and close ---------------------------------------------------- */
 
-static void free_state(BDRVQcow2State *s)
+static void free_state(BlockDriverState *bs)
 {
+    BDRVQcow2State *s = bs->opaque;
+
     timer_free(s->cache_clean_timer);
     s->cache_clean_timer = NULL;
     qcow2_cache_destroy(s->l2_table_cache);
@@ -850,6 +894,67 @@ static void free_state(BDRVQcow2State *s)
     free_unknown_exts(s);
     qcow2_free_snapshots(s);
     qcow2_compress_close(s);
+    if (s->data_file && s->data_file != bs->file) {
+        bdrv_unref(s->data_file);
+    }
+    s->data_file = NULL;
+    g_free(s->data_file_name);
+    s->data_file_name = NULL;
+    qcow2_free_bitmaps(s);
+}
+
+/*
+ * The external data file: named by the "data-file" option or else the
+ * header extension (relative to the image's folder), opened as a second
+ * protocol child with the node's flags.  Without the incompatible bit
+ * guest data stays in bs->file.
+ */
+static int open_data_file(BlockDriverState *bs, int flags)
+{
+    BDRVQcow2State *s = bs->opaque;
+    g_autofree char *opt = bdrv_opt_take(bs, "data-file");
+    g_autofree char *dir = NULL, *path = NULL;
+    BlockDriverState *df;
+    Error *err = NULL;
+    int ret;
+
+    s->data_file = bs->file;
+    if (!(s->incompatible_features & QCOW2_INCOMPAT_DATA_FILE)) {
+        if (opt) {
+            error_setg(bdrv_driver_errp(), "'data-file' given for an image "
+                       "without an external data file");
+            return -EINVAL;
+        }
+        g_free(s->data_file_name);
+        s->data_file_name = NULL;
+        return 0;
+    }
+    if (opt) {
+        g_free(s->data_file_name);
+        s->data_file_name = g_strdup(opt);
+    }
+    if (!s->data_file_name || !s->data_file_name[0]) {
+        error_setg(bdrv_driver_errp(), "the image uses an external data "
+                   "file but names none: give the 'data-file' option");
+        return -EINVAL;
+    }
+    dir = g_path_get_dirname(bs->filename);
+    path = g_path_is_absolute(s->data_file_name)
+           ? g_strdup(s->data_file_name)
+           : g_build_filename(dir, s->data_file_name, NULL);
+    df = bdrv_new("");
+    bdrv_set_aio_context(df, bdrv_get_aio_context(bs));
+    ret = bdrv_open(df, path, (flags & ~BDRV_O_NO_BACKING) | BDRV_O_PROTOCOL,
+                    NULL, &err);
+    if (ret < 0) {
+        error_propagate_prepend(bdrv_driver_errp(), err, "could not open the "
+                                "external data file: ");
+        bdrv_unref(df);
+        return ret;
+    }
+    df->growable = 1;
+    s->data_file = df;
+    return 0;
 }
 
 /* Images we may read but must not write: corrupt ones (dirty ones are
@@ -865,6 +970,17 @@ static void downgrade_to_read_only(BlockDriverState *bs)
     warn_report("qcow2: '%s' is marked corrupt: opening it read-only "
                 "(repair it with a check first)", bs->filename);
     bs->read_only = 1;
+}
+
+/* The autoclear bits we keep: those we maintain and that make sense. */
+static uint64_t autoclear_kept(BlockDriverState *bs)
+{
+    uint64_t kept = QCOW2_AUTOCLEAR_SUPPORTED;
+
+    if (!has_data_file(bs)) {
+        kept &= ~QCOW2_AUTOCLEAR_DATA_RAW;    /* needs an external file */
+    }
+    return kept;
 }
 
 static int qcow2_open(BlockDriverState *bs, int flags)
@@ -892,10 +1008,13 @@ static int qcow2_open(BlockDriverState *bs, int flags)
         ret = qcow2_refcount_init(bs);
     }
     if (ret == 0) {
+        ret = open_data_file(bs, flags);
+    }
+    if (ret == 0) {
         ret = qcow2_read_snapshots(bs);
     }
     if (ret < 0) {
-        free_state(s);
+        free_state(bs);
         return ret;
     }
 
@@ -904,14 +1023,20 @@ static int qcow2_open(BlockDriverState *bs, int flags)
     s->use_lazy_refcounts = s->writable &&
         (s->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS);
     bs->total_sectors = DIV_ROUND_UP(s->size, BDRV_SECTOR_SIZE);
-    if (s->writable && (s->autoclear_features & ~QCOW2_AUTOCLEAR_SUPPORTED)) {
+    ret = qcow2_load_bitmaps(bs);
+    if (ret < 0) {
+        free_state(bs);
+        return ret;
+    }
+    if (s->writable && (s->autoclear_features & ~autoclear_kept(bs))) {
         /* We cannot keep what those bits promise consistent: drop them. */
-        s->autoclear_features &= QCOW2_AUTOCLEAR_SUPPORTED;
+        s->autoclear_features &= autoclear_kept(bs);
         ret = qcow2_update_header(bs);
         if (ret < 0) {
             error_setg_errno(bdrv_driver_errp(), -ret,
                              "could not clear autoclear feature bits");
-            free_state(s);
+            qcow2_release_loaded_bitmaps(bs);
+            free_state(bs);
             return ret;
         }
     }
@@ -919,7 +1044,7 @@ static int qcow2_open(BlockDriverState *bs, int flags)
         /* Lazy refcounts were not written back: recount them. */
         ret = qcow2_repair_dirty(bs);
         if (ret < 0) {
-            free_state(s);
+            free_state(bs);
             return ret;
         }
     }
@@ -946,7 +1071,12 @@ static void qcow2_close(BlockDriverState *bs)
     BDRVQcow2State *s = bs->opaque;
 
     if (s->writable) {
-        int ret = qcow2_run_co(bs, flush_caches_co, bs);
+        int ret;
+
+        if (!(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
+            qcow2_store_bitmaps(bs);        /* failures are logged */
+        }
+        ret = qcow2_run_co(bs, flush_caches_co, bs);
 
         if (ret == 0 && !(s->incompatible_features & QCOW2_INCOMPAT_CORRUPT)) {
             qcow2_mark_clean(bs);
@@ -955,7 +1085,7 @@ static void qcow2_close(BlockDriverState *bs)
                          bs->filename, strerror(-ret));
         }
     }
-    free_state(s);
+    free_state(bs);
 }
 
 /* ---- node-level calls ------------------------------------------------ */

@@ -19,6 +19,10 @@
  *                     one-cluster cache), compressed writes, packing
  *   qcow2-threads.c   codec choice and running codecs on the thread pool
  *                     (codecs: qcow2-codec.h)
+ *   qcow2-subcluster.c extended L2 entries: subcluster types, runs and
+ *                     the allocation/zero bitmap arithmetic
+ *   qcow2-bitmap.c    persistent dirty bitmaps: loaded on open, stored
+ *                     on close
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -61,6 +65,18 @@
 #define QCOW_OFLAG_COMPRESSED   (1ULL << 62)
 #define QCOW_OFLAG_ZERO         (1ULL << 0)
 
+/* Extended L2 entries: the second 64 bits of an entry (host order). */
+#define QCOW_MAX_SUBCLUSTERS    32
+#define QCOW_MIN_EXTL2_CLUSTER_BITS 14      /* 16 KiB, as QEMU */
+#define QCOW_L2_BITMAP_ALL_ALLOC    0x00000000ffffffffULL
+#define QCOW_L2_BITMAP_ALL_ZEROES   0xffffffff00000000ULL
+/* Bits of subclusters [first, end) in the allocation / zero halves. */
+#define QCOW_OFLAG_SUB_ALLOC_RANGE(first, end) \
+    ((((end) >= 32 ? 0ULL : 1ULL << (end)) - (1ULL << (first))) & \
+     QCOW_L2_BITMAP_ALL_ALLOC)
+#define QCOW_OFLAG_SUB_ZERO_RANGE(first, end) \
+    (QCOW_OFLAG_SUB_ALLOC_RANGE(first, end) << 32)
+
 #define L1E_OFFSET_MASK         0x00fffffffffffe00ULL
 #define L1E_RESERVED_MASK       0x7f000000000001ffULL
 #define L2E_OFFSET_MASK         0x00fffffffffffe00ULL
@@ -76,13 +92,16 @@
 #define QCOW2_INCOMPAT_EXTL2        (1ULL << 4)
 #define QCOW2_INCOMPAT_SUPPORTED    (QCOW2_INCOMPAT_DIRTY | \
                                      QCOW2_INCOMPAT_CORRUPT | \
-                                     QCOW2_INCOMPAT_COMPRESSION)
+                                     QCOW2_INCOMPAT_DATA_FILE | \
+                                     QCOW2_INCOMPAT_COMPRESSION | \
+                                     QCOW2_INCOMPAT_EXTL2)
 /* compatible_features */
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
-/* autoclear_features; none is supported yet (bitmaps come later) */
+/* autoclear_features */
 #define QCOW2_AUTOCLEAR_BITMAPS     (1ULL << 0)
 #define QCOW2_AUTOCLEAR_DATA_RAW    (1ULL << 1)
-#define QCOW2_AUTOCLEAR_SUPPORTED   0ULL
+#define QCOW2_AUTOCLEAR_SUPPORTED   (QCOW2_AUTOCLEAR_BITMAPS | \
+                                     QCOW2_AUTOCLEAR_DATA_RAW)
 
 /* header extension types */
 #define QCOW2_EXT_END               0x00000000U
@@ -172,7 +191,8 @@ typedef struct Qcow2COWRegion {
 
 /*
  * An allocation in flight: clusters [guest_offset, +nb_clusters) get new
- * host clusters at alloc_offset.  Between qcow2_alloc_host_offset and
+ * host clusters at alloc_offset (or, @in_place, keep the one they have
+ * and only gain allocated subclusters: extended L2 entries).  Between qcow2_alloc_host_offset and
  * qcow2_alloc_cluster_link_l2 (or _abort) it sits in s->cluster_allocs,
  * and any other write touching those guest clusters waits on
  * dependent_requests: data for one guest cluster is never written to
@@ -186,6 +206,13 @@ typedef struct QCowL2Meta {
     Qcow2COWRegion cow_end;      /* tail to preserve, after the data */
     bool host_is_zero;           /* the new clusters lie past the file's
                                   * end: they read as zeroes unwritten */
+    /*
+     * Extended L2 only: the bytes written are [cow_start.offset,
+     * cow_end.offset + cow_end.nb_bytes), whole subclusters, not
+     * necessarily whole clusters.
+     */
+    bool in_place;               /* alloc_offset is the cluster's own */
+    bool prealloc;               /* no data written: leave the bitmap */
     CoQueue dependent_requests;
     QLIST_ENTRY(QCowL2Meta) next_in_flight;
 } QCowL2Meta;
@@ -217,8 +244,10 @@ typedef struct BDRVQcow2State {
     int l2_bits;                 /* log2 of entries per L2 table */
     int l2_size;                 /* entries per L2 table */
     int l2_slice_size;           /* entries per cached L2 slice */
-    int l2_entry_size;           /* 8; 16 with extended L2 (later) */
-    int subclusters_per_cluster; /* 1; 32 with extended L2 (later) */
+    int l2_entry_size;           /* 8; 16 with extended L2 */
+    int subclusters_per_cluster; /* 1; 32 with extended L2 */
+    int subcluster_bits;         /* log2 of bytes per subcluster */
+    int subcluster_size;
     int refcount_order;
     int refcount_bits;
     uint64_t refcount_max;
@@ -231,6 +260,13 @@ typedef struct BDRVQcow2State {
     int crypt_method_header;
     bool use_lazy_refcounts;     /* compat bit set and opened writable */
     bool writable;
+    /*
+     * Where guest data lives: bs->file, or the external data file (the
+     * second child, opened and closed with the node).  With an external
+     * file guest cluster N sits at host offset N and is not refcounted.
+     */
+    BlockDriverState *data_file;
+    char *data_file_name;        /* NULL: no external data file */
 
     CoMutex lock;                /* protects everything below */
 
@@ -270,6 +306,13 @@ typedef struct BDRVQcow2State {
     uint64_t free_byte_offset;   /* lock: where the next compressed cluster
                                   * may be packed; 0: in a new cluster */
     struct Qcow2DecompressCache *decompress_cache; /* home context only */
+
+    /* persistent dirty bitmaps (qcow2-bitmap.c): the bitmaps extension
+     * and the directory entries read at open (Qcow2Bitmap, private) */
+    uint32_t nb_bitmaps;
+    uint64_t bitmap_directory_size;
+    uint64_t bitmap_directory_offset;
+    GPtrArray *bitmaps;
 
     /* snapshots (qcow2-snapshot.c): the table as on disk, in memory */
     uint32_t nb_snapshots;
@@ -376,7 +419,69 @@ static inline QCow2ClusterType qcow2_get_cluster_type(uint64_t l2_entry)
 
 static inline bool has_data_file(BlockDriverState *bs)
 {
-    return false;                /* later: external data files */
+    BDRVQcow2State *s = bs->opaque;
+
+    return s->data_file_name != NULL;
+}
+
+static inline bool data_file_is_raw(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    return has_data_file(bs) &&
+           (s->autoclear_features & QCOW2_AUTOCLEAR_DATA_RAW);
+}
+
+static inline bool has_subclusters(BDRVQcow2State *s)
+{
+    return s->subclusters_per_cluster > 1;
+}
+
+/* Subcluster bitmap of entry @idx (0 without extended L2). */
+static inline uint64_t l2_bitmap_get(BDRVQcow2State *s, uint64_t *slice,
+                                     int idx)
+{
+    return has_subclusters(s) ? GUINT64_FROM_BE(slice[idx * 2 + 1]) : 0;
+}
+
+static inline void l2_bitmap_set(BDRVQcow2State *s, uint64_t *slice, int idx,
+                                 uint64_t bitmap)
+{
+    assert(has_subclusters(s));
+    slice[idx * 2 + 1] = GUINT64_TO_BE(bitmap);
+}
+
+/* Index of the subcluster holding byte @in_cluster of its cluster. */
+static inline int offset_to_sc_index(BDRVQcow2State *s, uint64_t in_cluster)
+{
+    return in_cluster >> s->subcluster_bits;
+}
+
+/*
+ * As qcow2_get_cluster_type, for an entry of the node @bs: with extended
+ * L2 entries the zero flag is unused (the bitmap says which subclusters
+ * read as zeroes, see qcow2_get_subcluster_type), so this only tells
+ * whether the cluster has a host cluster (NORMAL) or not; with an
+ * external data file an entry with the COPIED flag and offset 0 maps
+ * guest cluster 0 to host offset 0.
+ */
+static inline QCow2ClusterType qcow2_entry_type(BlockDriverState *bs,
+                                                uint64_t l2_entry)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (l2_entry & QCOW_OFLAG_COMPRESSED) {
+        return QCOW2_CLUSTER_COMPRESSED;
+    }
+    if (has_data_file(bs) && (l2_entry & QCOW_OFLAG_COPIED)) {
+        return has_subclusters(s) || !(l2_entry & QCOW_OFLAG_ZERO)
+               ? QCOW2_CLUSTER_NORMAL : QCOW2_CLUSTER_ZERO_ALLOC;
+    }
+    if (has_subclusters(s)) {
+        return (l2_entry & L2E_OFFSET_MASK) ? QCOW2_CLUSTER_NORMAL
+                                            : QCOW2_CLUSTER_UNALLOCATED;
+    }
+    return qcow2_get_cluster_type(l2_entry);
 }
 
 /* ---- qcow2.c ---------------------------------------------------------- */
@@ -549,11 +654,14 @@ void qcow2_alloc_meta_done(BlockDriverState *bs, QCowL2Meta *m);
 
 /*
  * Make whole clusters in [@offset, +@bytes) unallocated (@full) or, when
- * a backing file would show through, zero clusters (v3).  Lock held.
+ * a backing file would show through, zero clusters (v3).  With an
+ * external data file its clusters are not discarded.  Lock held.
  */
 int coroutine_fn qcow2_cluster_discard(BlockDriverState *bs, uint64_t offset,
                                        uint64_t bytes, bool full);
-/* Make whole clusters read as zeroes (v3 only). Lock held. */
+/* Make whole clusters read as zeroes (v3 only); with extended L2 entries
+ * the range may be whole subclusters (their clusters keep their host
+ * cluster), and compressed clusters cut partly give -ENOTSUP. Lock held. */
 int coroutine_fn qcow2_cluster_zeroize(BlockDriverState *bs, uint64_t offset,
                                        uint64_t bytes);
 /* Grow the L1 table to at least @min_size entries. Lock held. */
@@ -566,6 +674,68 @@ int coroutine_fn qcow2_any_allocated_after(BlockDriverState *bs,
 int coroutine_fn qcow2_preallocate_range(BlockDriverState *bs,
                                          uint64_t offset, uint64_t bytes,
                                          uint64_t *host_end);
+
+/* ---- qcow2-subcluster.c (extended L2 entries only) -------------------- */
+
+/*
+ * Type of subcluster @sc of the cluster (@entry, @bitmap), both in host
+ * order; @offset (guest) is for the message.  0, or -EIO after signalling
+ * corruption when the bitmap contradicts the entry.
+ */
+int qcow2_get_subcluster_type(BlockDriverState *bs, uint64_t offset,
+                              uint64_t entry, uint64_t bitmap, int sc,
+                              QCow2ClusterType *type);
+/*
+ * Length (>= 1, <= @max) of the run of subclusters from subcluster @sc of
+ * entry @idx of @slice that have @type (the first one's) and, for NORMAL,
+ * are contiguous in the file (and, @for_write, in clusters with refcount
+ * one).  The caller keeps @max inside the slice.  Lock held.
+ */
+int64_t qcow2_sc_count_run(BlockDriverState *bs, uint64_t *slice, int idx,
+                           int sc, int64_t max, bool for_write,
+                           QCow2ClusterType type);
+/*
+ * Set the copy-on-write regions of @m (nb_clusters and in_place set) for
+ * data at [@data_start, @data_end), bytes from the start of its first
+ * cluster, whose first and last clusters are described by the given
+ * entries and bitmaps: only whole subclusters are completed.
+ */
+void qcow2_sc_set_cow(BDRVQcow2State *s, QCowL2Meta *m,
+                      uint64_t first_entry, uint64_t first_bitmap,
+                      uint64_t last_entry, uint64_t last_bitmap,
+                      uint64_t data_start, uint64_t data_end);
+/* @bitmap after bytes [@from, @to) of its cluster were written / zeroed
+ * (for zeroing, subcluster aligned). */
+uint64_t qcow2_sc_bitmap_after_write(BDRVQcow2State *s, uint64_t bitmap,
+                                     uint64_t from, uint64_t to);
+uint64_t qcow2_sc_bitmap_after_zero(BDRVQcow2State *s, uint64_t bitmap,
+                                    uint64_t from, uint64_t to);
+
+/* ---- qcow2-bitmap.c --------------------------------------------------- */
+
+/* Take the 24 bytes of the bitmaps extension (open). 0 or -EINVAL. */
+int qcow2_read_bitmaps_ext(BlockDriverState *bs, const uint8_t *data,
+                           uint32_t len);
+/* The 24 bytes of the extension, from the state (header writes). */
+void qcow2_bitmaps_ext_data(BDRVQcow2State *s, uint8_t *data);
+/*
+ * Open, after the refcounts and the node size are known: make a named
+ * node dirty bitmap of every usable bitmap of the image and, writable,
+ * mark them in use in the image.  Outside coroutines.  0 or -errno (with
+ * a message in bdrv_driver_errp()).
+ */
+int qcow2_load_bitmaps(BlockDriverState *bs);
+/* Release the node bitmaps qcow2_load_bitmaps made (failed open). */
+void qcow2_release_loaded_bitmaps(BlockDriverState *bs);
+/*
+ * Close of a writable v3 image: store every named node bitmap (enabled
+ * ones with the "auto" flag), drop image bitmaps the node no longer
+ * has, keep those we could not load.  No request in flight; outside
+ * coroutines.  0 or -errno (logged).
+ */
+int qcow2_store_bitmaps(BlockDriverState *bs);
+/* Free the directory entries of the state. */
+void qcow2_free_bitmaps(BDRVQcow2State *s);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 

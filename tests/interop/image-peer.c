@@ -19,7 +19,15 @@
  *         "discard OFF LEN"      discard
  *         "flush"
  *         "truncate SIZE"
- *       OFF, LEN and SIZE take the size suffixes k, M, G.
+ *       and, on the node's dirty bitmaps (persistent ones in qcow2):
+ *         "bitmap-add NAME GRAN"            create one
+ *         "bitmap-remove NAME" / "bitmap-disable NAME"
+ *         "bitmap-dirty NAME OFF LEN"       mark a range dirty
+ *         "bitmap-expect NAME OFF LEN 0|1"  every chunk clean / dirty
+ *         "bitmap-count NAME BYTES"         the dirty byte count
+ *         "bitmap-enabled NAME 0|1" / "bitmap-granularity NAME BYTES"
+ *         "bitmap-absent NAME"
+ *       OFF, LEN, SIZE, GRAN and BYTES take the size suffixes k, M, G.
  *
  * Exits 0 when everything worked; otherwise prints what failed (for a
  * read, the first mismatching offset) on stderr and exits 1.
@@ -148,12 +156,80 @@ static int verify(BlockDriverState *bs, uint64_t off, uint64_t len,
     return 0;
 }
 
+/* Every chunk of @bm in [off, +len) is dirty (@dirty) or clean. */
+static int bitmap_expect(BdrvDirtyBitmap *bm, uint64_t off, uint64_t len,
+                         bool dirty)
+{
+    uint32_t gran = bdrv_dirty_bitmap_granularity(bm);
+
+    for (uint64_t pos = off; pos < off + len; pos += gran) {
+        if (bdrv_dirty_bitmap_get(bm, pos) != dirty) {
+            fprintf(stderr, "byte %" PRIu64 " is %s\n", pos,
+                    dirty ? "clean" : "dirty");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "bitmap-VERB NAME [A [B [C]]]" with the numbers in @v[2..4]. */
+static int run_bitmap_command(BlockDriverState *bs, const char *verb,
+                              const char *name, guint n, const uint64_t *v)
+{
+    BdrvDirtyBitmap *bm = bdrv_find_dirty_bitmap(bs, name);
+    Error *err = NULL;
+
+    if (!strcmp(verb, "add") && n == 3) {
+        bm = bdrv_create_dirty_bitmap(bs, v[2], name, &err);
+        if (!bm) {
+            error_report_err(err);
+        }
+        return bm ? 0 : -1;
+    }
+    if (!strcmp(verb, "absent") && n == 2) {
+        return bm ? -1 : 0;
+    }
+    if (!bm) {
+        fprintf(stderr, "no bitmap '%s'\n", name);
+        return -1;
+    }
+    if (!strcmp(verb, "remove") && n == 2) {
+        bdrv_release_dirty_bitmap(bm);
+    } else if (!strcmp(verb, "disable") && n == 2) {
+        bdrv_disable_dirty_bitmap(bm);
+    } else if (!strcmp(verb, "dirty") && n == 4) {
+        bdrv_set_dirty_bitmap(bm, v[2], v[3]);
+    } else if (!strcmp(verb, "expect") && n == 5) {
+        return bitmap_expect(bm, v[2], v[3], v[4]);
+    } else if (!strcmp(verb, "count") && n == 3) {
+        return (uint64_t)bdrv_get_dirty_count(bm) == v[2] ? 0 : -1;
+    } else if (!strcmp(verb, "enabled") && n == 3) {
+        return bdrv_dirty_bitmap_enabled(bm) == !!v[2] ? 0 : -1;
+    } else if (!strcmp(verb, "granularity") && n == 3) {
+        return bdrv_dirty_bitmap_granularity(bm) == v[2] ? 0 : -1;
+    } else {
+        fprintf(stderr, "unknown bitmap command '%s'\n", verb);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_command(BlockDriverState *bs, const char *cmd)
 {
     g_auto(GStrv) w = g_strsplit(cmd, " ", -1);
     guint n = g_strv_length(w);
     uint64_t a = 0, b = 0, c = 0;
 
+    if (g_str_has_prefix(w[0], "bitmap-") && n >= 2) {
+        uint64_t v[5] = { 0 };
+
+        for (guint i = 2; i < n && i < 5; i++) {
+            if (!parse_size(w[i], &v[i])) {
+                return -1;
+            }
+        }
+        return run_bitmap_command(bs, w[0] + 7, w[1], n, v);
+    }
     if ((n > 1 && !parse_size(w[1], &a)) || (n > 2 && !parse_size(w[2], &b))
         || (n > 3 && !parse_size(w[3], &c))) {
         return -1;

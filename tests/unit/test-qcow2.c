@@ -459,7 +459,7 @@ static void test_create_bad(void)
         { "compat=0.10,lazy_refcounts=on", "compat=1.1" },
         { "compat=0.9", "compat level" },
         { "preallocation=some", "preallocation" },
-        { "extended_l2=on", "not supported yet" },
+        { "extended_l2=on,cluster_size=4k", "at least 16 KiB" },
         { "compression_type=lz4", "compression type" },
     };
 
@@ -691,7 +691,7 @@ static void test_bad_headers(void)
         { 24, 8, 0xfffffffffffffe00ULL, "virtual size" },
         { 60, 4, 100000, "too many snapshots" },
         { 72, 8, 1ULL << 20, "unknown incompatible feature bit 20" },
-        { 72, 8, 1ULL << 4, "extended L2 entries" },
+        { 72, 8, 1ULL << 2, "names none" },
         { 32, 4, 2, "encrypted" },
     };
 
