@@ -14,8 +14,9 @@
  *
  * What it deliberately does not: hold s->lock across guest data I/O,
  * allocate anything for reads and writes of allocated clusters whose
- * caller vector is one buffer, read compressed clusters (later:
- * qcow2-compress.c), or encrypt (later).
+ * caller vector is one buffer (unless encrypted: data of NORMAL clusters
+ * then goes through qcow2-crypto.c's bounce buffers), or read compressed
+ * clusters (later: qcow2-compress.c).
  *
  * Key invariant: an L2 entry points to a new cluster only after the
  * cluster's data (including copy-on-write parts) was written.
@@ -61,6 +62,8 @@ static int coroutine_fn read_run(BlockDriverState *bs, uint64_t offset,
                                  uint64_t bytes, uint64_t host,
                                  QCow2ClusterType type, QEMUIOVector *qiov)
 {
+    BDRVQcow2State *s = bs->opaque;
+
     switch (type) {
     case QCOW2_CLUSTER_UNALLOCATED:
         if (bs->backing_hd) {
@@ -73,6 +76,9 @@ static int coroutine_fn read_run(BlockDriverState *bs, uint64_t offset,
         return 0;
     case QCOW2_CLUSTER_NORMAL:
         BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
+        if (s->crypto) {
+            return qcow2_crypto_co_preadv(bs, offset, host, bytes, qiov);
+        }
         return bdrv_co_preadv(bs->file, host, bytes, qiov, 0);
     default:
         error_report("qcow2: '%s' has compressed clusters, which this build "
@@ -130,6 +136,11 @@ static int coroutine_fn do_preadv(BlockDriverState *bs, uint64_t offset,
 int coroutine_fn qcow2_co_readv(BlockDriverState *bs, int64_t sector_num,
                                 int nb_sectors, QEMUIOVector *qiov)
 {
+    int ret = qcow2_crypto_check_key(bs);
+
+    if (ret < 0) {
+        return ret;
+    }
     return do_preadv(bs, (uint64_t)sector_num << BDRV_SECTOR_BITS,
                      (uint64_t)nb_sectors << BDRV_SECTOR_BITS, qiov, 0);
 }
@@ -185,9 +196,14 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
     if (ret == 0) {
         BLKDBG_EVENT(bs->file, head || tail ? BLKDBG_COW_WRITE
                                             : BLKDBG_WRITE_AIO);
-        ret = bdrv_co_pwritev(bs->file, m->alloc_offset,
-                              (uint64_t)m->nb_clusters << s->cluster_bits,
-                              &all, 0);
+        /* Encrypted: head, data and tail together, at their own offsets. */
+        ret = s->crypto
+              ? qcow2_crypto_co_pwritev(bs, m->guest_offset, m->alloc_offset,
+                                        (uint64_t)m->nb_clusters <<
+                                        s->cluster_bits, &all, 0)
+              : bdrv_co_pwritev(bs->file, m->alloc_offset,
+                                (uint64_t)m->nb_clusters << s->cluster_bits,
+                                &all, 0);
         qemu_iovec_destroy(&all);
     }
     qemu_vfree(head_buf);
@@ -213,6 +229,10 @@ static int coroutine_fn write_run(BlockDriverState *bs, uint64_t offset,
     }
     if (!m) {
         BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+        if (s->crypto) {
+            return qcow2_crypto_co_pwritev(bs, offset, host, *bytes, qiov,
+                                           qiov_offset);
+        }
         if (qiov_offset == 0 && *bytes == qiov->size) {
             return bdrv_co_pwritev(bs->file, host, *bytes, qiov, 0);
         }
@@ -257,7 +277,11 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, uint64_t offset,
                                    uint64_t bytes, QEMUIOVector *qiov)
 {
     size_t qiov_offset = 0;
-    int ret = write_prologue(bs);
+    int ret = qcow2_crypto_check_key(bs);
+
+    if (ret == 0) {
+        ret = write_prologue(bs);
+    }
 
     while (ret == 0 && bytes > 0) {
         uint64_t n = bytes;
@@ -336,8 +360,11 @@ int coroutine_fn qcow2_co_write_zeroes(BlockDriverState *bs,
     uint64_t offset = (uint64_t)sector_num << BDRV_SECTOR_BITS;
     uint64_t bytes = (uint64_t)nb_sectors << BDRV_SECTOR_BITS;
     uint64_t start, end;
-    int ret;
+    int ret = qcow2_crypto_check_key(bs);
 
+    if (ret < 0) {
+        return ret;
+    }
     if (s->qcow_version < 3) {
         ret = reads_as_zero(bs, offset, bytes);
         return ret < 0 ? ret : ret ? 0 : -ENOTSUP;
@@ -366,8 +393,11 @@ int coroutine_fn qcow2_co_discard(BlockDriverState *bs, int64_t sector_num,
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t start, end;
-    int ret;
+    int ret = qcow2_crypto_check_key(bs);
 
+    if (ret < 0) {
+        return ret;
+    }
     cluster_bounds(s, (uint64_t)sector_num << BDRV_SECTOR_BITS,
                    (uint64_t)nb_sectors << BDRV_SECTOR_BITS, &start, &end);
     if (start >= end) {

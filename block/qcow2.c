@@ -14,8 +14,8 @@
  * corrupt bit (a corrupt image opens read-only, with a warning).
  *
  * What it deliberately does not: repair a dirty or corrupt image (that is
- * check/repair's job, later: such images open read-only), encryption,
- * external data files, extended L2 entries, snapshots beyond keeping
+ * check/repair's job, later: such images open read-only), encryption
+ * (qcow2-crypto.c, called from open), external data files, extended L2 entries, snapshots beyond keeping
  * their table (later, each in its own file).
  *
  * Key invariant: the in-memory state mirrors the header on disk; every
@@ -677,11 +677,6 @@ static int read_header(BlockDriverState *bs, int64_t file_len)
                                   ~QCOW2_INCOMPAT_SUPPORTED,
                                   ftable, ftable_len);
     }
-    if (h.crypt_method != QCOW2_CRYPT_NONE) {
-        error_setg(bdrv_driver_errp(), "encrypted qcow2 images (method %u) "
-                   "are not supported yet", h.crypt_method);
-        return -ENOTSUP;
-    }
     if ((h.incompatible_features & QCOW2_INCOMPAT_COMPRESSION) ?
         h.compression_type != QCOW2_COMPRESSION_ZSTD :
         h.compression_type != QCOW2_COMPRESSION_ZLIB) {
@@ -842,6 +837,7 @@ static void free_state(BDRVQcow2State *s)
     g_free(s->unknown_header_fields);
     s->unknown_header_fields = NULL;
     free_unknown_exts(s);
+    qcow2_crypto_close(s);
 }
 
 /* Images we may read but must not write: corrupt, or dirty (no repair). */
@@ -888,6 +884,9 @@ static int qcow2_open(BlockDriverState *bs, int flags)
     }
     if (ret == 0) {
         ret = qcow2_refcount_init(bs);
+    }
+    if (ret == 0) {
+        ret = qcow2_crypto_open(bs);
     }
     if (ret < 0) {
         free_state(s);
@@ -1124,5 +1123,6 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_get_info = qcow2_get_info,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
+    .bdrv_set_key = qcow2_set_key,
     .create_options = qcow2_create_options,
 };
