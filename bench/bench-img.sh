@@ -9,6 +9,8 @@
 # through io_uring and threads, 4 KiB at depth 64.  qemu-img bench has no
 # random mode, so both tools step through the file with -S 1 MiB + 4 KiB
 # (a strided pattern that defeats readahead); fio does true random reads.
+# Last, qcow2: reads of allocated and unallocated clusters, overwrites and
+# allocating writes, 4 KiB at depth 64, with the default cache mode.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 b=${1:-build-bench}
@@ -59,4 +61,34 @@ if command -v fio >/dev/null; then
         awk -F';' '{ printf "%-34s %12.0f %12s %7s\n",
                      "fio randread io_uring d64", $8, "-", "-" }'
 fi
+# qcow2 (default cache, as qemu-img bench runs by default): the 1 GiB
+# file converted to a fully allocated qcow2, and an empty one; the
+# allocating-write row gets a fresh empty image before every run.
+qa=${BENCH_IMG_DIR:-/var/tmp}/spindle-bench-alloc.qcow2
+qe=${BENCH_IMG_DIR:-/var/tmp}/spindle-bench-empty.qcow2
+qf=${BENCH_IMG_DIR:-/var/tmp}/spindle-bench-fresh.qcow2
+[ -s "$qa" ] || qemu-img convert -O qcow2 "$img" "$qa"
+[ -s "$qe" ] || qemu-img create -q -f qcow2 "$qe" 1G
+row "qcow2 read allocated d64" 200000 -f qcow2 -d 64 -S $step "$qa"
+row "qcow2 read unallocated d64" 200000 -f qcow2 -d 64 -S $step "$qe"
+row "qcow2 overwrite d64" 100000 -w -f qcow2 -d 64 -S $step "$qa"
+
+# row_fresh NAME COUNT ARGS...: as row, on a new empty qcow2 each run.
+row_fresh() {
+    local name=$1 count=$2; shift 2
+    local best_s=999999 best_q=999999 s q
+    for _ in $(seq "$rounds"); do
+        qemu-img create -q -f qcow2 "$qf" 1G
+        s=$(secs "$SIMG" bench -c "$count" "$@" "$qf")
+        qemu-img create -q -f qcow2 "$qf" 1G
+        q=$(secs qemu-img bench -c "$count" "$@" "$qf")
+        best_s=$(echo "$s $best_s" | awk '{print ($1 < $2) ? $1 : $2}')
+        best_q=$(echo "$q $best_q" | awk '{print ($1 < $2) ? $1 : $2}')
+    done
+    rm -f "$qf"
+    awk -v n="$name" -v c="$count" -v s="$best_s" -v q="$best_q" 'BEGIN {
+        printf "%-34s %12.0f %12.0f %7.2f\n", n, c / s, c / q, q / s }'
+}
+row_fresh "qcow2 allocating write d64" 100000 -w -f qcow2 -d 64 -S $step
+
 echo "# ratio = spindle IOPS / qemu IOPS, above 1 means spindle is faster"

@@ -12,10 +12,10 @@
  * (created empty next to the image), and data_file_raw=on keeps every
  * guest cluster mapped so the data file reads as a raw disk by itself.
  *
- * What it deliberately does not: encryption (refused with a clear
- * message: later), compress anything (the compression type is recorded
- * in the header, zstd with its incompatible bit, and refused when this
- * build has no libzstd).
+ * What it deliberately does not: legacy AES encryption (refused; LUKS is
+ * set up by qcow2-crypto.c once the image exists), compress anything (the
+ * compression type is recorded in the header, zstd with its incompatible
+ * bit, and refused when this build has no libzstd).
  *
  * Key invariant: the three clusters written first form a valid, empty
  * image of size 0 on their own.
@@ -52,6 +52,7 @@ typedef struct CreateOpts {
     bool extended_l2;
     const char *data_file;       /* as recorded in the header */
     bool data_file_raw;
+    bool encrypt;                /* encrypt.format=luks (qcow2-crypto.c) */
 } CreateOpts;
 
 static QEMUOptionParameter *opt(QEMUOptionParameter *options,
@@ -176,11 +177,8 @@ static int parse_flags(QEMUOptionParameter *options, CreateOpts *o)
     }
     o->data_file = (p = opt(options, "data_file")) ? p->value.s : NULL;
     o->data_file_raw = (p = opt(options, "data_file_raw")) && p->value.n;
-    if ((p = opt(options, BLOCK_OPT_ENCRYPT)) && p->value.n) {
-        error_setg(errp, "encrypted qcow2 images are not supported yet");
-        return -ENOTSUP;
-    }
-    return 0;
+    return qcow2_crypto_check_create(options, o->prealloc != PREALLOC_OFF,
+                                     &o->encrypt);
 }
 
 static int parse_create_opts(QEMUOptionParameter *options, CreateOpts *o)
@@ -431,7 +429,8 @@ static int coroutine_fn preallocate_co(void *opaque)
 }
 
 /* Open the skeleton and let the driver build the rest. */
-static int finish_image(const char *filename, CreateOpts *o)
+static int finish_image(const char *filename, CreateOpts *o,
+                        QEMUOptionParameter *options)
 {
     BlockDriverState *bs = bdrv_new("");
     Error *err = NULL;
@@ -448,6 +447,9 @@ static int finish_image(const char *filename, CreateOpts *o)
     if (ret < 0) {
         error_setg_errno(bdrv_driver_errp(), -ret, "could not set the image "
                          "size to %" PRIu64, o->size);
+    }
+    if (ret == 0 && o->encrypt) {
+        ret = qcow2_crypto_create(bs, options);
     }
     if (ret == 0 && o->backing_file) {
         ret = bdrv_change_backing_file(bs, o->backing_file, o->backing_fmt);
@@ -544,7 +546,7 @@ int qcow2_create(const char *filename, QEMUOptionParameter *options)
                          "qcow2 header");
         return ret;
     }
-    return finish_image(filename, &o);
+    return finish_image(filename, &o, options);
 }
 
 QEMUOptionParameter qcow2_create_options[] = {
@@ -557,7 +559,19 @@ QEMUOptionParameter qcow2_create_options[] = {
     { .name = BLOCK_OPT_BACKING_FMT, .type = OPT_STRING,
       .help = "Image format of the base image" },
     { .name = BLOCK_OPT_ENCRYPT, .type = OPT_FLAG,
-      .help = "Encrypt the image (not supported yet)" },
+      .help = "Legacy AES encryption (refused: use encrypt.format)" },
+    { .name = "encrypt.format", .type = OPT_STRING,
+      .help = "Encrypt the image: luks" },
+    { .name = "encrypt.key-secret", .type = OPT_STRING,
+      .help = "Id of the secret holding the password" },
+    { .name = "encrypt.cipher-alg", .type = OPT_STRING,
+      .help = "LUKS cipher: aes-256 (default) or aes-128" },
+    { .name = "encrypt.cipher-mode", .type = OPT_STRING,
+      .help = "LUKS cipher mode: xts (default) or cbc" },
+    { .name = "encrypt.hash-alg", .type = OPT_STRING,
+      .help = "LUKS hash: sha256 (default), sha1 or sha512" },
+    { .name = "encrypt.iter-time", .type = OPT_NUMBER,
+      .help = "LUKS PBKDF2 time in milliseconds (default 2000)" },
     { .name = BLOCK_OPT_CLUSTER_SIZE, .type = OPT_SIZE,
       .help = "qcow2 cluster size (512 B to 2 MiB)" },
     { .name = BLOCK_OPT_PREALLOC, .type = OPT_STRING,

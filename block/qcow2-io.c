@@ -19,9 +19,10 @@
  *
  * What it deliberately does not: hold s->lock across guest data I/O,
  * allocate anything for reads and writes of allocated clusters whose
- * caller vector is one buffer, decompress (qcow2-compress.c does; a write
- * over a compressed cluster is copy-on-write like any other), or encrypt
- * (later).
+ * caller vector is one buffer (unless encrypted: data of NORMAL clusters
+ * then goes through qcow2-crypto.c's bounce buffers), or decompress
+ * (qcow2-compress.c does; a write over a compressed cluster is
+ * copy-on-write like any other).
  *
  * Key invariant: an L2 entry points to a new cluster only after the
  * cluster's data (including copy-on-write parts) was written.
@@ -81,6 +82,9 @@ static int coroutine_fn read_run(BlockDriverState *bs, uint64_t offset,
         return 0;
     case QCOW2_CLUSTER_NORMAL:
         BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
+        if (s->crypto) {
+            return qcow2_crypto_co_preadv(bs, offset, host, bytes, qiov);
+        }
         return bdrv_co_preadv(s->data_file, host, bytes, qiov, 0);
     case QCOW2_CLUSTER_COMPRESSED:
         return qcow2_co_preadv_compressed(bs, host, offset_into_cluster(
@@ -139,6 +143,11 @@ static int coroutine_fn do_preadv(BlockDriverState *bs, uint64_t offset,
 int coroutine_fn qcow2_co_readv(BlockDriverState *bs, int64_t sector_num,
                                 int nb_sectors, QEMUIOVector *qiov)
 {
+    int ret = qcow2_crypto_check_key(bs);
+
+    if (ret < 0) {
+        return ret;
+    }
     return do_preadv(bs, (uint64_t)sector_num << BDRV_SECTOR_BITS,
                      (uint64_t)nb_sectors << BDRV_SECTOR_BITS, qiov, 0);
 }
@@ -245,7 +254,7 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
         ret = read_old(bs, m->guest_offset + m->cow_end.offset, tail,
                        &tail_buf);
     }
-    if (ret == 0 && (head || tail) &&
+    if (ret == 0 && (head || tail) && !s->crypto &&
         (!head || buffer_is_zero(head_buf, head)) &&
         (!tail || buffer_is_zero(tail_buf, tail))) {
         ret = write_data_zero_cow(bs, m, qiov, qiov_offset, bytes);
@@ -260,8 +269,13 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
     if (ret == 0) {
         BLKDBG_EVENT(bs->file, head || tail ? BLKDBG_COW_WRITE
                                             : BLKDBG_WRITE_AIO);
-        ret = bdrv_co_pwritev(s->data_file, m->alloc_offset + from,
-                              to - from, &all, 0);
+        /* Encrypted: head, data and tail together, at their own offsets. */
+        ret = s->crypto
+              ? qcow2_crypto_co_pwritev(bs, m->guest_offset + from,
+                                        m->alloc_offset + from, to - from,
+                                        &all, 0)
+              : bdrv_co_pwritev(s->data_file, m->alloc_offset + from,
+                                to - from, &all, 0);
         qemu_iovec_destroy(&all);
     }
     qemu_vfree(head_buf);
@@ -287,6 +301,10 @@ static int coroutine_fn write_run(BlockDriverState *bs, uint64_t offset,
     }
     if (!m) {
         BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+        if (s->crypto) {
+            return qcow2_crypto_co_pwritev(bs, offset, host, *bytes, qiov,
+                                           qiov_offset);
+        }
         if (qiov_offset == 0 && *bytes == qiov->size) {
             return bdrv_co_pwritev(s->data_file, host, *bytes, qiov, 0);
         }
@@ -336,7 +354,11 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, uint64_t offset,
                                    uint64_t bytes, QEMUIOVector *qiov)
 {
     size_t qiov_offset = 0;
-    int ret = write_prologue(bs);
+    int ret = qcow2_crypto_check_key(bs);
+
+    if (ret == 0) {
+        ret = write_prologue(bs);
+    }
 
     while (ret == 0 && bytes > 0) {
         uint64_t n = bytes;
@@ -416,8 +438,11 @@ int coroutine_fn qcow2_co_write_zeroes(BlockDriverState *bs,
     uint64_t offset = (uint64_t)sector_num << BDRV_SECTOR_BITS;
     uint64_t bytes = (uint64_t)nb_sectors << BDRV_SECTOR_BITS;
     uint64_t start, end;
-    int ret;
+    int ret = qcow2_crypto_check_key(bs);
 
+    if (ret < 0) {
+        return ret;
+    }
     if (s->qcow_version < 3) {
         ret = reads_as_zero(bs, offset, bytes);
         return ret < 0 ? ret : ret ? 0 : -ENOTSUP;
@@ -452,8 +477,11 @@ int coroutine_fn qcow2_co_discard(BlockDriverState *bs, int64_t sector_num,
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t start, end;
-    int ret;
+    int ret = qcow2_crypto_check_key(bs);
 
+    if (ret < 0) {
+        return ret;
+    }
     cluster_bounds(s, s->cluster_size,
                    (uint64_t)sector_num << BDRV_SECTOR_BITS,
                    (uint64_t)nb_sectors << BDRV_SECTOR_BITS, &start, &end);

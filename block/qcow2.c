@@ -20,7 +20,8 @@
  *
  * What it deliberately does not: repair a corrupt image (it opens
  * read-only until a check repairs it; a dirty one is repaired on a
- * writable open by qcow2-check.c, as QEMU does), encryption; snapshots
+ * writable open by qcow2-check.c, as QEMU does); encryption lives in
+ * qcow2-crypto.c (called from open), snapshots
  * live in qcow2-snapshot.c, subclusters in qcow2-subcluster.c, bitmaps in
  * qcow2-bitmap.c.
  *
@@ -719,11 +720,6 @@ static int read_header(BlockDriverState *bs, int64_t file_len)
                                   ~QCOW2_INCOMPAT_SUPPORTED,
                                   ftable, ftable_len);
     }
-    if (h.crypt_method != QCOW2_CRYPT_NONE) {
-        error_setg(bdrv_driver_errp(), "encrypted qcow2 images (method %u) "
-                   "are not supported yet", h.crypt_method);
-        return -ENOTSUP;
-    }
     if ((h.incompatible_features & QCOW2_INCOMPAT_COMPRESSION) ?
         h.compression_type != QCOW2_COMPRESSION_ZSTD :
         h.compression_type != QCOW2_COMPRESSION_ZLIB) {
@@ -901,6 +897,7 @@ static void free_state(BlockDriverState *bs)
     g_free(s->data_file_name);
     s->data_file_name = NULL;
     qcow2_free_bitmaps(s);
+    qcow2_crypto_close(s);
 }
 
 /*
@@ -1012,6 +1009,9 @@ static int qcow2_open(BlockDriverState *bs, int flags)
     }
     if (ret == 0) {
         ret = qcow2_read_snapshots(bs);
+    }
+    if (ret == 0) {
+        ret = qcow2_crypto_open(bs);
     }
     if (ret < 0) {
         free_state(bs);
@@ -1267,6 +1267,7 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_write_compressed = qcow2_write_compressed,
     .bdrv_change_backing_file = qcow2_change_backing_file,
     .bdrv_has_zero_init = qcow2_has_zero_init,
+    .bdrv_set_key = qcow2_set_key,
     .create_options = qcow2_create_options,
     /* snapshots and VM state: qcow2-snapshot.c */
     .bdrv_snapshot_create = qcow2_snapshot_create,

@@ -319,6 +319,9 @@ typedef struct BDRVQcow2State {
     uint64_t snapshots_offset;
     uint64_t snapshots_size;     /* bytes of the table on disk */
     struct QCowSnapshot *snapshots;      /* nb_snapshots entries */
+
+    /* encryption (qcow2-crypto.c); NULL when crypt_method_header is 0 */
+    struct Qcow2Crypto *crypto;
 } BDRVQcow2State;
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -844,6 +847,51 @@ int qcow2_save_vmstate(BlockDriverState *bs, const uint8_t *buf,
                        int64_t pos, int size);
 int qcow2_load_vmstate(BlockDriverState *bs, uint8_t *buf, int64_t pos,
                        int size);
+
+/* ---- qcow2-crypto.c --------------------------------------------------- */
+
+typedef struct Qcow2Crypto Qcow2Crypto;
+
+/*
+ * After the header is read, before the node's writability is decided:
+ * take the encrypt.format and encrypt.key-secret options and set up
+ * s->crypto for an encrypted image (unlocking it when a secret is given;
+ * legacy AES images become read-only).  0 or -errno with the driver
+ * error set.
+ */
+int qcow2_crypto_open(BlockDriverState *bs);
+/* Free s->crypto (NULL is fine). */
+void qcow2_crypto_close(BDRVQcow2State *s);
+/* The driver's bdrv_set_key: 0, or -EINVAL for a wrong password. */
+int qcow2_set_key(BlockDriverState *bs, const char *key);
+
+/* -ENOKEY while an encrypted node has no key, else 0. */
+int qcow2_crypto_check_key(BlockDriverState *bs);
+
+/*
+ * Data of NORMAL clusters of an encrypted image: guest [@guest, +@bytes)
+ * at host @host, both 512-byte aligned.  Read decrypts into @qiov (from
+ * its start); write encrypts @bytes of @qiov from @qiov_offset.  Called
+ * with s->lock not held.  0 or -errno.
+ */
+int coroutine_fn qcow2_crypto_co_preadv(BlockDriverState *bs,
+                                        uint64_t guest, uint64_t host,
+                                        uint64_t bytes, QEMUIOVector *qiov);
+int coroutine_fn qcow2_crypto_co_pwritev(BlockDriverState *bs,
+                                         uint64_t guest, uint64_t host,
+                                         uint64_t bytes, QEMUIOVector *qiov,
+                                         size_t qiov_offset);
+
+/*
+ * Creation: check the encrypt.* options (and BLOCK_OPT_ENCRYPT, the
+ * legacy AES request, which is refused); *@encrypt says whether
+ * qcow2_crypto_create must run.  Then, on the freshly created image
+ * opened read-write, format the LUKS volume and record it.  0 or -errno
+ * with the driver error set.
+ */
+int qcow2_crypto_check_create(QEMUOptionParameter *options, bool prealloc,
+                              bool *encrypt);
+int qcow2_crypto_create(BlockDriverState *bs, QEMUOptionParameter *options);
 
 /* ---- qcow2-create.c --------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * image-peer: the Spindle side of the image-format interop tests, for any
  * format the library has (it does not depend on spindle-img/spindle-io).
  *
- *   image-peer create FMT IMAGE SIZE [OPTIONS]
+ *   image-peer [--object SECRET]... create FMT IMAGE SIZE [OPTIONS]
  *       create IMAGE (OPTIONS as `-o` takes them: "cluster_size=4k,...")
  *   image-peer check [-r leaks|all] IMAGE
  *       check IMAGE (repairing leaks, or everything), print the result
@@ -10,15 +10,17 @@
  *       finds, with the *_fixed counts of the repair) and exit as
  *       qemu-img check does: 0 clean, 2 corruptions, 3 leaks only,
  *       1 the check failed
- *   image-peer [-r] [-f FMT] IMAGE COMMAND...
- *       open IMAGE (read-write unless -r; format probed unless -f) and
- *       run each COMMAND, one argument each:
+ *   image-peer [--object SECRET]... [-r] [-f FMT] [-o OPTS] IMAGE CMD...
+ *       open IMAGE (read-write unless -r; format probed unless -f; OPTS
+ *       "key=value,..." are driver options such as encrypt.key-secret)
+ *       and run each COMMAND, one argument each:
  *         "write OFF LEN BYTE"   fill with BYTE
  *         "read OFF LEN BYTE"    verify every byte is BYTE
  *         "zero OFF LEN"         write zeroes
  *         "discard OFF LEN"      discard
  *         "flush"
  *         "truncate SIZE"
+ *         "setkey PASSWORD"     bdrv_set_key
  *       and, on the node's dirty bitmaps (persistent ones in qcow2):
  *         "bitmap-add NAME GRAN"            create one
  *         "bitmap-remove NAME" / "bitmap-disable NAME"
@@ -27,6 +29,7 @@
  *         "bitmap-count NAME BYTES"         the dirty byte count
  *         "bitmap-enabled NAME 0|1" / "bitmap-granularity NAME BYTES"
  *         "bitmap-absent NAME"
+ *       SECRET is "secret,id=ID,data=PASSWORD" or "secret,id=ID,file=PATH".
  *       OFF, LEN, SIZE, GRAN and BYTES take the size suffixes k, M, G.
  *
  * Exits 0 when everything worked; otherwise prints what failed (for a
@@ -39,6 +42,7 @@
 #include "block/block_int.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "crypto/secret.h"
 
 static bool parse_size(const char *s, uint64_t *v)
 {
@@ -220,6 +224,9 @@ static int run_command(BlockDriverState *bs, const char *cmd)
     guint n = g_strv_length(w);
     uint64_t a = 0, b = 0, c = 0;
 
+    if (!strcmp(w[0], "setkey") && n == 2) {
+        return bdrv_set_key(bs, w[1]);      /* the argument is no number */
+    }
     if (g_str_has_prefix(w[0], "bitmap-") && n >= 2) {
         uint64_t v[5] = { 0 };
 
@@ -258,28 +265,69 @@ static int run_command(BlockDriverState *bs, const char *cmd)
     return -1;
 }
 
+/* "k=v,k=v" into a new table of driver options. */
+static GHashTable *parse_open_opts(const char *str)
+{
+    GHashTable *opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                             g_free);
+    g_auto(GStrv) pairs = g_strsplit(str, ",", -1);
+
+    for (int i = 0; pairs[i]; i++) {
+        g_auto(GStrv) kv = g_strsplit(pairs[i], "=", 2);
+
+        if (kv[0] && kv[1]) {
+            g_hash_table_insert(opts, g_strdup(kv[0]), g_strdup(kv[1]));
+        }
+    }
+    return opts;
+}
+
+/* Register the leading "--object SECRET" pairs; returns how many words. */
+static int take_objects(int argc, char **argv)
+{
+    Error *err = NULL;
+    int i = 1;
+
+    while (i + 1 < argc && !strcmp(argv[i], "--object")) {
+        if (!spindle_secret_add_object(argv[i + 1], &err)) {
+            error_report_err(err);
+            exit(2);
+        }
+        i += 2;
+    }
+    return i - 1;
+}
+
 int main(int argc, char **argv)
 {
     int flags = BDRV_O_RDWR | BDRV_O_CACHE_WB;
+    g_autoptr(GHashTable) open_opts = NULL;
     BlockDriver *drv = NULL;
     BlockDriverState *bs;
     Error *err = NULL;
-    int opt, ret = 0;
+    int opt, ret = 0, skip;
 
     qemu_init_main_loop(&error_fatal);
+    skip = take_objects(argc, argv);
+    argv[skip] = argv[0];
+    argv += skip;
+    argc -= skip;
     if (argc > 1 && !strcmp(argv[1], "create")) {
         return do_create(argc, argv);
     }
     if (argc > 1 && !strcmp(argv[1], "check")) {
         return do_check(argc, argv);
     }
-    while ((opt = getopt(argc, argv, "rf:")) != -1) {
+    while ((opt = getopt(argc, argv, "rf:o:")) != -1) {
         switch (opt) {
         case 'r':
             flags &= ~BDRV_O_RDWR;
             break;
         case 'f':
             drv = bdrv_find_format(optarg);
+            break;
+        case 'o':
+            open_opts = parse_open_opts(optarg);
             break;
         default:
             fprintf(stderr, "usage: image-peer [-r] [-f FMT] IMAGE CMD...\n");
@@ -291,7 +339,8 @@ int main(int argc, char **argv)
         return 2;
     }
     bs = bdrv_new("");
-    if (bdrv_open(bs, argv[optind], flags, drv, &err) < 0) {
+    if (bdrv_open_options(bs, argv[optind], open_opts, flags, drv,
+                          &err) < 0) {
         error_report_err(err);
         bdrv_unref(bs);
         return 1;
