@@ -292,9 +292,20 @@ static int coroutine_fn read_chunk(ConvertState *s, const Chunk *c,
     return bdrv_co_preadv(src->bs, c->offset - start, c->len, &qiov, 0);
 }
 
-/* In-order mode: wait until every chunk before @c is written. */
+/*
+ * In-order mode: wait until every chunk before @c is written.  Compressed
+ * output is the exception: compression runs inside the write (on the
+ * thread pool), and waiting for our turn before it would put every
+ * cluster's compression in one line.  So compressed clusters are written
+ * as they come, packed in the order their compression finishes (about
+ * the guest order with -m workers); the image is the same, byte for
+ * byte, when read.
+ */
 static void coroutine_fn wait_turn(ConvertState *s, const Chunk *c)
 {
+    if (s->p->compressed) {
+        return;     /* zero chunks allocate nothing: no order to keep */
+    }
     while (s->p->wr_in_order && s->wr_offset != c->offset && !s->ret) {
         qemu_co_queue_wait(&s->wr_queue, NULL);
     }
