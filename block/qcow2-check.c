@@ -321,10 +321,14 @@ static void count_refcount_structure(Qcow2CheckState *cs)
 static void coroutine_fn count_all(Qcow2CheckState *cs)
 {
     BDRVQcow2State *s = cs->s;
+    uint64_t area_offset, area_length;
 
     /* Every cluster of the file is compared, referenced or not. */
     grow_refs(cs, size_to_clusters(s, cs->file_len));
     qcow2_check_inc_refs(cs, 0, s->cluster_size);
+    if (qcow2_crypto_area(s, &area_offset, &area_length)) {
+        qcow2_check_inc_refs(cs, area_offset, area_length);
+    }
     walk_l1(cs, s->l1_table_offset, s->l1_size, true);
     walk_snapshots(cs);
     g_free(cs->meta_refs);

@@ -72,6 +72,19 @@ static Qcow2UnknownExt *find_crypto_ext(BDRVQcow2State *s)
     return NULL;
 }
 
+bool qcow2_crypto_area(BDRVQcow2State *s, uint64_t *offset,
+                       uint64_t *length)
+{
+    Qcow2UnknownExt *e = find_crypto_ext(s);
+
+    if (!e || e->len < 16) {
+        return false;
+    }
+    *offset = be64_load(e->data);
+    *length = be64_load(e->data + 8);
+    return true;
+}
+
 /* Where the LUKS area is, from the extension, checked against the file. */
 static int locate_area(BlockDriverState *bs, Qcow2Crypto *c)
 {

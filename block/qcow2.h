@@ -862,6 +862,10 @@ typedef struct Qcow2Crypto Qcow2Crypto;
 int qcow2_crypto_open(BlockDriverState *bs);
 /* Free s->crypto (NULL is fine). */
 void qcow2_crypto_close(BDRVQcow2State *s);
+/* The LUKS header area the encryption extension names (as stored, not
+ * validated): false when the image has none.  Check counts it. */
+bool qcow2_crypto_area(BDRVQcow2State *s, uint64_t *offset,
+                       uint64_t *length);
 /* The driver's bdrv_set_key: 0, or -EINVAL for a wrong password. */
 int qcow2_set_key(BlockDriverState *bs, const char *key);
 

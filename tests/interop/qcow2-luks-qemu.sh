@@ -41,7 +41,7 @@ trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
 n=0
 failed=0
-planned=31
+planned=34
 
 sec="secret,id=sec0,data=Pa55word"
 badsec="secret,id=sec0,data=wrong"
@@ -172,6 +172,12 @@ for variant in "cluster_size=64k" "cluster_size=4k" \
             -c "read -P 0x44 71k 1k" -c "read -P 0x55 14M 4k" |
             { ! grep -qiE "fail|error|mismatch"; }' \
         "$peer" "$sec" "$img" "$(image_opts "$img")"
+    # The LUKS header clusters are referenced: no leaks, and a leak repair
+    # must not free them (the image still opens with its password).
+    check "qemu $variant: our check counts the LUKS header" sh -c '
+        "$0" check -r leaks "$1" | grep -qx "leaks=0" &&
+        "$0" --object "$2" -o encrypt.key-secret=sec0 -r "$1" \
+            "read 0 64k 17"' "$peer" "$img" "$sec"
 done
 check_fails "qemu: ours refuses a wrong password" \
     "Invalid password, cannot unlock any keyslot" \
