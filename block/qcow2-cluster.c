@@ -712,7 +712,8 @@ static int coroutine_fn set_entries_in_slice(BlockDriverState *bs,
         uint64_t old = l2_entry_get(s, slice, idx);
         uint64_t old_bitmap = l2_bitmap_get(s, slice, idx);
 
-        if (stop - start < (uint64_t)s->cluster_size) {
+        if (pos > start || stop - start < (uint64_t)s->cluster_size) {
+            /* only part of this cluster: its subclusters */
             ret = zero_subclusters(bs, slice, idx, pos - start, stop - start);
             if (ret < 0) {
                 break;
