@@ -230,7 +230,9 @@ typedef enum {
     QCOW2_OL_REFCOUNT_BLOCK = 1 << 4,
     QCOW2_OL_SNAPSHOT_TABLE = 1 << 5,
     QCOW2_OL_INACTIVE_L1   = 1 << 6,     /* L1 tables of snapshots */
-    QCOW2_OL_ALL           = 0x7f,
+    QCOW2_OL_BITMAP_DIRECTORY = 1 << 7,
+    QCOW2_OL_BITMAP_TABLE  = 1 << 8,     /* persistent bitmaps' tables */
+    QCOW2_OL_ALL           = 0x1ff,
     QCOW2_OL_NONE          = 0,      /* a data write: check everything */
 } Qcow2MetadataOverlap;
 
@@ -736,6 +738,25 @@ void qcow2_release_loaded_bitmaps(BlockDriverState *bs);
 int qcow2_store_bitmaps(BlockDriverState *bs);
 /* Free the directory entries of the state. */
 void qcow2_free_bitmaps(BDRVQcow2State *s);
+/*
+ * The overlap check's part: "the bitmap directory" or "a bitmap table"
+ * when [@offset, +@size) hits the one the header extension names (and
+ * the kind is not in @ign), else NULL.  Lock held.
+ */
+const char *qcow2_bitmaps_overlap(BDRVQcow2State *s,
+                                  Qcow2MetadataOverlap ign,
+                                  int64_t offset, int64_t size);
+/*
+ * For check: call @fn for every host range the image's bitmaps use, as
+ * the header extension names them: the directory, each bitmap table and
+ * each data cluster.  Table entries with reserved bits set are not
+ * followed; their number is added to *@bad.  Lock held.  0 or -errno (a
+ * table that could not be read).
+ */
+int coroutine_fn qcow2_bitmaps_walk(BlockDriverState *bs,
+                                    void (*fn)(void *opaque, uint64_t off,
+                                               uint64_t size),
+                                    void *opaque, int *bad);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 
