@@ -205,6 +205,12 @@ static int check_l2_entry(BlockDriverState *bs, uint64_t offset,
     BDRVQcow2State *s = bs->opaque;
     QCow2ClusterType type = qcow2_entry_type(bs, entry);
 
+    if (type == QCOW2_CLUSTER_COMPRESSED && has_data_file(bs)) {
+        qcow2_signal_corruption(bs, true, -1, -1, "compressed cluster at "
+                                "guest offset 0x%" PRIx64 " in an image "
+                                "with an external data file", offset);
+        return -EIO;
+    }
     if (type == QCOW2_CLUSTER_COMPRESSED) {
         return 0;
     }
@@ -625,6 +631,10 @@ int coroutine_fn qcow2_set_l2_entry(BlockDriverState *bs, uint64_t offset,
     }
     old = l2_entry_get(s, slice, idx);
     l2_entry_set(s, slice, idx, entry);
+    if (has_subclusters(s)) {
+        /* A compressed cluster has no subclusters: its bitmap is 0. */
+        l2_bitmap_set(s, slice, idx, 0);
+    }
     qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
     qcow2_free_any_cluster(bs, old, false);

@@ -10,6 +10,11 @@
  * compressed cluster, so that several share a host cluster.  Every host
  * cluster a compressed cluster touches counts it once in its refcount.
  *
+ * With extended L2 entries a compressed cluster's bitmap half is 0 (it
+ * has no subclusters), as QEMU writes it.  Images with an external data
+ * file cannot hold compressed clusters: writes are refused (-ENOTSUP, as
+ * QEMU), and an entry found in one is reported as corruption.
+ *
  * What it deliberately does not: rewrite compressed clusters in place.  A
  * write over part of one goes through the normal write path, which sees
  * a cluster that is not writable in place, allocates a new one, reads the
@@ -386,6 +391,9 @@ static int coroutine_fn write_compressed_co(void *opaque)
     const uint8_t *src = w->buf;
     int ret;
 
+    if (has_data_file(bs)) {
+        return -ENOTSUP;         /* the format has no place for them */
+    }
     if (bytes == 0) {
         return 0;
     }

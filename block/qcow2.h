@@ -642,13 +642,14 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
                                              QCowL2Meta *m);
 /*
  * Set the L2 entry of guest cluster @offset to @entry (a compressed
- * descriptor whose space is already referenced) and free what the entry
- * held.  The L2 slice reaches the disk after the refcount blocks.  The
+ * descriptor whose space is already referenced; with extended L2 entries
+ * its bitmap becomes 0) and free what the entry held.  The L2 slice reaches the disk after the refcount blocks.  The
  * caller keeps other writers off the cluster.  Lock held.
  */
 int coroutine_fn qcow2_set_l2_entry(BlockDriverState *bs, uint64_t offset,
                                     uint64_t entry);
-/* Give the new clusters back after a failed write. Lock held. */
+/* Give the new clusters back after a failed write; they may hold part
+ * of its data now (s->failed_write_end). Lock held. */
 void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
                                             QCowL2Meta *m);
 /* Leave s->cluster_allocs, wake waiters and free @m. Lock held. */
@@ -791,7 +792,9 @@ int coroutine_fn qcow2_co_preadv_compressed(BlockDriverState *bs,
 /*
  * bdrv_write_compressed: one whole cluster (or the last, partial one) at
  * a cluster-aligned @sector_num.  Data that does not shrink is written
- * as a normal cluster.  0 or -errno.  Outside or inside a coroutine.
+ * as a normal cluster.  Images with an external data file cannot hold
+ * compressed clusters: -ENOTSUP, as QEMU.  0 or -errno.  Outside or
+ * inside a coroutine.
  */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t sector_num,
                            const uint8_t *buf, int nb_sectors);
