@@ -386,11 +386,16 @@ static QCowL2Meta *new_meta(BlockDriverState *bs, uint64_t offset,
 
     meta->guest_offset = start_of_cluster(s, offset);
     meta->alloc_offset = alloc;
-    /* Never written if it lies past the image file's end: reads as
-     * zeroes.  (Not said of external data files, where a guest offset
-     * maps to the same host offset every time it is allocated.) */
+    /*
+     * Never written if it lies past the image file's end (which the
+     * generic write path keeps current for the growable file) and past
+     * every failed write: reads as zeroes.  Not said of external data
+     * files, where a guest offset maps to the same host offset every
+     * time it is allocated.
+     */
     meta->host_is_zero = !has_data_file(bs) &&
-        alloc >= (uint64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS);
+        alloc >= MAX((uint64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS),
+                     s->failed_write_end);
     meta->nb_clusters = n;
     qemu_co_queue_init(&meta->dependent_requests);
     QLIST_INSERT_HEAD(&s->cluster_allocs, meta, next_in_flight);
@@ -646,8 +651,13 @@ void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
 
-    if (m->in_place || has_data_file(bs)) {
+    if (has_data_file(bs)) {
         return;                  /* nothing was allocated */
+    }
+    s->failed_write_end = MAX(s->failed_write_end, m->alloc_offset +
+                              ((uint64_t)m->nb_clusters << s->cluster_bits));
+    if (m->in_place) {
+        return;                  /* the cluster was the entry's already */
     }
     qcow2_free_clusters(bs, m->alloc_offset,
                         (uint64_t)m->nb_clusters << s->cluster_bits, false);

@@ -344,6 +344,8 @@ static int coroutine_fn store_compressed(BlockDriverState *bs,
                                  make_descriptor(s, coffset, len));
     }
     if (ret < 0) {
+        /* Part of the bytes may be in the file (see new_meta). */
+        s->failed_write_end = MAX(s->failed_write_end, coffset + len);
         qcow2_free_clusters(bs, coffset, len, false);
     }
     qcow2_alloc_meta_done(bs, m);

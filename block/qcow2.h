@@ -303,6 +303,13 @@ typedef struct BDRVQcow2State {
     uint64_t cache_clean_interval;       /* seconds, 0 = off */
 
     QLIST_HEAD(, QCowL2Meta) cluster_allocs;
+    /*
+     * End of the highest failed write of guest data to new clusters: a
+     * failed write may have put bytes past what bs->file's length says,
+     * so clusters below it are not known to read as zeroes
+     * (QCowL2Meta.host_is_zero).
+     */
+    uint64_t failed_write_end;
 
     /* compressed clusters (qcow2-compress.c) */
     uint64_t free_byte_offset;   /* lock: where the next compressed cluster
