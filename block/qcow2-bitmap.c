@@ -478,8 +478,12 @@ static int coroutine_fn store_one(BlockDriverState *bs,
     if (!buf || !table) {
         return -ENOMEM;
     }
+    /* The node bitmap keeps the size it had when made; the disk may
+     * have changed size since (truncate, snapshot goto): store what
+     * covers the disk now, as a bitmap resized with it would hold. */
     hbitmap_serialize_part(bdrv_dirty_bitmap_hbitmap(dbm), buf, 0,
-                           bdrv_dirty_bitmap_size(dbm));
+                           MIN((uint64_t)bdrv_dirty_bitmap_size(dbm),
+                               ROUND_UP(s->size, BDRV_SECTOR_SIZE)));
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *src = buf + (size_t)i * s->cluster_size;
 
