@@ -39,24 +39,6 @@ for p in "$peer" "$snap" "$cpeer"; do
     [ -x "$p" ] || { echo "1..0 # SKIP $p was not built"; exit 0; }
 done
 
-# qemu_io [-r] IMAGE CMD...: every qemu-io command must succeed.
-qemu_io() {
-    local flags=() args=()
-    if [ "$1" = -r ]; then
-        flags=(-r)
-        shift
-    fi
-    local img=$1
-    shift
-    for c in "$@"; do
-        args+=(-c "$c")
-    done
-    qemu-io "${flags[@]}" -f qcow2 "${args[@]}" "$img" >"$tmp/io" 2>&1
-    local r=$?
-    cat "$tmp/io"
-    [ $r -eq 0 ] && ! grep -qiE "fail|error|mismatch" "$tmp/io"
-}
-
 # The guest disk both sides write, as qemu-io read patterns:
 #   0-60k 17, 64k-128k 51 compressed (66k-70k: 34 after the snapshot),
 #   192k-256k 68 with 200k-240k zeroed, 1M-1152k 85 (its first 64k
