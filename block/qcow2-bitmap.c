@@ -367,6 +367,95 @@ void qcow2_release_loaded_bitmaps(BlockDriverState *bs)
     }
 }
 
+/* ---- for the overlap check and check/repair ------------------------- */
+
+static bool ranges_overlap(int64_t a, int64_t alen, int64_t b, int64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+const char *qcow2_bitmaps_overlap(BDRVQcow2State *s,
+                                  Qcow2MetadataOverlap ign,
+                                  int64_t offset, int64_t size)
+{
+    if (!s->nb_bitmaps) {
+        return NULL;
+    }
+    if (!(ign & QCOW2_OL_BITMAP_DIRECTORY) &&
+        ranges_overlap(offset, size, s->bitmap_directory_offset,
+                       s->bitmap_directory_size)) {
+        return "the bitmap directory";
+    }
+    for (guint i = 0; !(ign & QCOW2_OL_BITMAP_TABLE) && s->bitmaps &&
+                      i < s->bitmaps->len; i++) {
+        Qcow2Bitmap *bm = g_ptr_array_index(s->bitmaps, i);
+
+        if (ranges_overlap(offset, size, bm->table_offset,
+                           MAX((int64_t)bm->table_size * 8, 1))) {
+            return "a bitmap table";
+        }
+    }
+    return NULL;
+}
+
+/* The table and data clusters of one bitmap, for qcow2_bitmaps_walk. */
+static int coroutine_fn walk_one(BlockDriverState *bs, Qcow2Bitmap *bm,
+                                 void (*fn)(void *, uint64_t, uint64_t),
+                                 void *opaque, int *bad)
+{
+    BDRVQcow2State *s = bs->opaque;
+    size_t bytes = (size_t)bm->table_size * sizeof(uint64_t);
+    g_autofree uint64_t *table = NULL;
+    int ret;
+
+    if (!bytes) {
+        return 0;
+    }
+    fn(opaque, bm->table_offset, bytes);
+    table = g_try_malloc(bytes);
+    if (!table) {
+        return -ENOMEM;
+    }
+    ret = bdrv_co_pread(bs->file, bm->table_offset, bytes, table);
+    if (ret < 0) {
+        return ret;
+    }
+    for (uint32_t i = 0; i < bm->table_size; i++) {
+        uint64_t e = GUINT64_FROM_BE(table[i]);
+        uint64_t off = e & BME_TABLE_OFFSET_MASK;
+
+        if ((e & BME_TABLE_RESERVED_MASK) ||
+            (off && (e & BME_TABLE_ALL_ONES)) ||
+            offset_into_cluster(s, off)) {
+            fprintf(stderr, "ERROR bitmap '%s' has an invalid table "
+                    "entry 0x%" PRIx64 "\n", bm->name, e);
+            (*bad)++;
+        } else if (off) {
+            fn(opaque, off, s->cluster_size);
+        }
+    }
+    return 0;
+}
+
+int coroutine_fn qcow2_bitmaps_walk(BlockDriverState *bs,
+                                    void (*fn)(void *opaque, uint64_t off,
+                                               uint64_t size),
+                                    void *opaque, int *bad)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret = 0;
+
+    if (!s->nb_bitmaps) {
+        return 0;
+    }
+    fn(opaque, s->bitmap_directory_offset, s->bitmap_directory_size);
+    for (guint i = 0; s->bitmaps && i < s->bitmaps->len && ret == 0; i++) {
+        ret = walk_one(bs, g_ptr_array_index(s->bitmaps, i), fn, opaque,
+                       bad);
+    }
+    return ret;
+}
+
 /* ---- storing ---------------------------------------------------------- */
 
 /*
@@ -389,8 +478,12 @@ static int coroutine_fn store_one(BlockDriverState *bs,
     if (!buf || !table) {
         return -ENOMEM;
     }
+    /* The node bitmap keeps the size it had when made; the disk may
+     * have changed size since (truncate, snapshot goto): store what
+     * covers the disk now, as a bitmap resized with it would hold. */
     hbitmap_serialize_part(bdrv_dirty_bitmap_hbitmap(dbm), buf, 0,
-                           bdrv_dirty_bitmap_size(dbm));
+                           MIN((uint64_t)bdrv_dirty_bitmap_size(dbm),
+                               ROUND_UP(s->size, BDRV_SECTOR_SIZE)));
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *src = buf + (size_t)i * s->cluster_size;
 
@@ -560,6 +653,9 @@ static int coroutine_fn store_bitmaps_locked(BlockDriverState *bs)
     if (old_size) {
         qcow2_free_clusters(bs, old_offset, old_size, false);
     }
+    /* The entries read at open name freed tables now: drop them, so
+     * that neither the overlap check nor a check walks them. */
+    qcow2_free_bitmaps(s);
     return 0;
 }
 

@@ -7,7 +7,9 @@
  * header cluster, the active L1 table and its L2 tables and data
  * clusters, the snapshot table with each snapshot's L1 table and the L2
  * tables and data below it, compressed clusters by the host range their
- * descriptor covers, the refcount table and refcount blocks); compares
+ * descriptor covers, the persistent bitmaps' directory, tables and data
+ * clusters, the refcount table and refcount blocks; guest data in an
+ * external data file has no refcount and is not counted); compares
  * it with the refcounts on disk and reports each difference as a
  * corruption (on-disk refcount too low: a write could reuse a cluster
  * still in use) or a leak (too high: space lost); checks the COPIED flag
@@ -81,7 +83,7 @@ void qcow2_check_inc_refs(Qcow2CheckState *cs, uint64_t offset,
 }
 
 static void count_compressed(Qcow2CheckState *cs, uint64_t entry,
-                             bool active)
+                             uint64_t bitmap, bool active)
 {
     BDRVQcow2State *s = cs->s;
     uint64_t coff = entry & s->cluster_offset_mask;
@@ -91,6 +93,19 @@ static void count_compressed(Qcow2CheckState *cs, uint64_t entry,
         fprintf(stderr, "ERROR: compressed cluster at 0x%" PRIx64 " has "
                 "the COPIED flag set\n", coff);
         cs->res->corruptions++;
+    }
+    /* As QEMU: such an entry is not followed (nor counted). */
+    if (has_data_file(cs->bs)) {
+        fprintf(stderr, "ERROR compressed cluster at 0x%" PRIx64 " in an "
+                "image with an external data file\n", coff);
+        cs->res->corruptions++;
+        return;
+    }
+    if (bitmap) {
+        fprintf(stderr, "ERROR compressed cluster at 0x%" PRIx64 " with a "
+                "non-zero subcluster bitmap 0x%" PRIx64 "\n", coff, bitmap);
+        cs->res->corruptions++;
+        return;
     }
     if (active) {
         cs->res->allocated_clusters++;
@@ -103,11 +118,18 @@ static void count_compressed(Qcow2CheckState *cs, uint64_t entry,
     qcow2_check_inc_refs(cs, coff & ~511ULL, sectors * 512);
 }
 
-static void count_data(Qcow2CheckState *cs, uint64_t entry, bool active)
+/* A cluster with a host cluster (data, or preallocated zeroes). */
+static void count_data(Qcow2CheckState *cs, uint64_t entry,
+                       uint64_t bitmap, bool active)
 {
     BDRVQcow2State *s = cs->s;
     uint64_t off = entry & L2E_OFFSET_MASK;
 
+    if ((bitmap >> 32) & bitmap) {
+        fprintf(stderr, "ERROR offset=%" PRIx64 ": Allocated cluster has "
+                "corrupted subcluster allocation bitmap\n", off);
+        cs->res->corruptions++;
+    }
     if (offset_into_cluster(s, off)) {
         fprintf(stderr, "ERROR offset=%" PRIx64 ": %s cluster is not "
                 "properly aligned; L2 entry corrupted.\n", off,
@@ -121,7 +143,10 @@ static void count_data(Qcow2CheckState *cs, uint64_t entry, bool active)
         }
         cs->next_contiguous = off + s->cluster_size;
     }
-    qcow2_check_inc_refs(cs, off, s->cluster_size);
+    /* Clusters of an external data file have no refcount. */
+    if (!has_data_file(cs->bs)) {
+        qcow2_check_inc_refs(cs, off, s->cluster_size);
+    }
 }
 
 static int coroutine_fn walk_l2(Qcow2CheckState *cs, uint64_t l2_offset,
@@ -141,14 +166,23 @@ static int coroutine_fn walk_l2(Qcow2CheckState *cs, uint64_t l2_offset,
     cs->next_contiguous = 0;    /* as QEMU: fragmentation within a table */
     for (int i = 0; i < s->l2_size; i++) {
         uint64_t entry = l2_entry_get(s, l2, i);
+        uint64_t bitmap = l2_bitmap_get(s, l2, i);
 
-        switch (qcow2_get_cluster_type(entry)) {
+        switch (qcow2_entry_type(cs->bs, entry)) {
         case QCOW2_CLUSTER_COMPRESSED:
-            count_compressed(cs, entry, active);
+            count_compressed(cs, entry, bitmap, active);
             break;
         case QCOW2_CLUSTER_NORMAL:
         case QCOW2_CLUSTER_ZERO_ALLOC:
-            count_data(cs, entry, active);
+            count_data(cs, entry, bitmap, active);
+            break;
+        case QCOW2_CLUSTER_UNALLOCATED:
+            if (bitmap & QCOW_L2_BITMAP_ALL_ALLOC) {
+                fprintf(stderr, "ERROR unallocated cluster %d of the L2 "
+                        "table at 0x%" PRIx64 " has allocated subclusters "
+                        "0x%" PRIx64 "\n", i, l2_offset, bitmap);
+                cs->res->corruptions++;
+            }
             break;
         default:
             break;
@@ -277,6 +311,26 @@ static void coroutine_fn walk_snapshots(Qcow2CheckState *cs)
     qcow2_check_inc_refs(cs, s->snapshots_offset, off - s->snapshots_offset);
 }
 
+static void inc_refs_cb(void *opaque, uint64_t offset, uint64_t size)
+{
+    qcow2_check_inc_refs(opaque, offset, size);
+}
+
+/* The persistent bitmaps: directory, tables and data clusters (a bitmap
+ * "in use" keeps its clusters until it is stored or removed). */
+static void coroutine_fn walk_bitmaps(Qcow2CheckState *cs)
+{
+    int bad = 0;
+    int ret = qcow2_bitmaps_walk(cs->bs, inc_refs_cb, cs, &bad);
+
+    cs->res->corruptions += bad;
+    if (ret < 0) {
+        fprintf(stderr, "ERROR: could not read a bitmap table: %s\n",
+                strerror(-ret));
+        cs->res->check_errors++;
+    }
+}
+
 /* The refcount table and blocks; a block that cannot be trusted marks
  * the structure for rebuilding. */
 static void count_refcount_structure(Qcow2CheckState *cs)
@@ -331,6 +385,7 @@ static void coroutine_fn count_all(Qcow2CheckState *cs)
     }
     walk_l1(cs, s->l1_table_offset, s->l1_size, true);
     walk_snapshots(cs);
+    walk_bitmaps(cs);
     g_free(cs->meta_refs);
     cs->meta_refs = g_memdup2(cs->refs, cs->nb_refs * sizeof(uint64_t));
     cs->nb_meta_refs = cs->nb_refs;
@@ -450,14 +505,20 @@ static int coroutine_fn check_copied_l2(Qcow2CheckState *cs,
                                  l2) : -ENOMEM;
 
     for (int i = 0; ret == 0 && i < s->l2_size; i++) {
-        uint64_t entry = l2_entry_get(s, l2, i), rc, fixed;
-        QCow2ClusterType type = qcow2_get_cluster_type(entry);
+        uint64_t entry = l2_entry_get(s, l2, i), rc = 1, fixed;
+        QCow2ClusterType type = qcow2_entry_type(cs->bs, entry);
         uint64_t off = entry & L2E_OFFSET_MASK;
 
-        if ((type != QCOW2_CLUSTER_NORMAL &&
-             type != QCOW2_CLUSTER_ZERO_ALLOC) || offset_into_cluster(s, off)
-            || qcow2_check_get_refcount(cs, off >> s->cluster_bits,
-                                        &rc) < 0) {
+        /* As QEMU: data in an external data file counts as refcount 1,
+         * and its preallocated zero clusters are not checked. */
+        if (type != QCOW2_CLUSTER_NORMAL &&
+            (type != QCOW2_CLUSTER_ZERO_ALLOC || has_data_file(cs->bs))) {
+            continue;
+        }
+        if (!has_data_file(cs->bs) &&
+            (offset_into_cluster(s, off) ||
+             qcow2_check_get_refcount(cs, off >> s->cluster_bits,
+                                      &rc) < 0)) {
             continue;
         }
         fixed = check_copied_flag(entry, rc, "data cluster: l2_entry=",

@@ -205,6 +205,12 @@ static int check_l2_entry(BlockDriverState *bs, uint64_t offset,
     BDRVQcow2State *s = bs->opaque;
     QCow2ClusterType type = qcow2_entry_type(bs, entry);
 
+    if (type == QCOW2_CLUSTER_COMPRESSED && has_data_file(bs)) {
+        qcow2_signal_corruption(bs, true, -1, -1, "compressed cluster at "
+                                "guest offset 0x%" PRIx64 " in an image "
+                                "with an external data file", offset);
+        return -EIO;
+    }
     if (type == QCOW2_CLUSTER_COMPRESSED) {
         return 0;
     }
@@ -380,11 +386,16 @@ static QCowL2Meta *new_meta(BlockDriverState *bs, uint64_t offset,
 
     meta->guest_offset = start_of_cluster(s, offset);
     meta->alloc_offset = alloc;
-    /* Never written if it lies past the image file's end: reads as
-     * zeroes.  (Not said of external data files, where a guest offset
-     * maps to the same host offset every time it is allocated.) */
+    /*
+     * Never written if it lies past the image file's end (which the
+     * generic write path keeps current for the growable file) and past
+     * every failed write: reads as zeroes.  Not said of external data
+     * files, where a guest offset maps to the same host offset every
+     * time it is allocated.
+     */
     meta->host_is_zero = !has_data_file(bs) &&
-        alloc >= (uint64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS);
+        alloc >= MAX((uint64_t)(bs->file->total_sectors << BDRV_SECTOR_BITS),
+                     s->failed_write_end);
     meta->nb_clusters = n;
     qemu_co_queue_init(&meta->dependent_requests);
     QLIST_INSERT_HEAD(&s->cluster_allocs, meta, next_in_flight);
@@ -625,6 +636,10 @@ int coroutine_fn qcow2_set_l2_entry(BlockDriverState *bs, uint64_t offset,
     }
     old = l2_entry_get(s, slice, idx);
     l2_entry_set(s, slice, idx, entry);
+    if (has_subclusters(s)) {
+        /* A compressed cluster has no subclusters: its bitmap is 0. */
+        l2_bitmap_set(s, slice, idx, 0);
+    }
     qcow2_cache_entry_mark_dirty(s->l2_table_cache, slice);
     qcow2_cache_put(s->l2_table_cache, (void **)&slice);
     qcow2_free_any_cluster(bs, old, false);
@@ -636,8 +651,13 @@ void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
 {
     BDRVQcow2State *s = bs->opaque;
 
-    if (m->in_place || has_data_file(bs)) {
+    if (has_data_file(bs)) {
         return;                  /* nothing was allocated */
+    }
+    s->failed_write_end = MAX(s->failed_write_end, m->alloc_offset +
+                              ((uint64_t)m->nb_clusters << s->cluster_bits));
+    if (m->in_place) {
+        return;                  /* the cluster was the entry's already */
     }
     qcow2_free_clusters(bs, m->alloc_offset,
                         (uint64_t)m->nb_clusters << s->cluster_bits, false);
@@ -712,7 +732,8 @@ static int coroutine_fn set_entries_in_slice(BlockDriverState *bs,
         uint64_t old = l2_entry_get(s, slice, idx);
         uint64_t old_bitmap = l2_bitmap_get(s, slice, idx);
 
-        if (stop - start < (uint64_t)s->cluster_size) {
+        if (pos > start || stop - start < (uint64_t)s->cluster_size) {
+            /* only part of this cluster: its subclusters */
             ret = zero_subclusters(bs, slice, idx, pos - start, stop - start);
             if (ret < 0) {
                 break;

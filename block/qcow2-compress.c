@@ -10,6 +10,11 @@
  * compressed cluster, so that several share a host cluster.  Every host
  * cluster a compressed cluster touches counts it once in its refcount.
  *
+ * With extended L2 entries a compressed cluster's bitmap half is 0 (it
+ * has no subclusters), as QEMU writes it.  Images with an external data
+ * file cannot hold compressed clusters: writes are refused (-ENOTSUP, as
+ * QEMU), and an entry found in one is reported as corruption.
+ *
  * What it deliberately does not: rewrite compressed clusters in place.  A
  * write over part of one goes through the normal write path, which sees
  * a cluster that is not writable in place, allocates a new one, reads the
@@ -339,6 +344,8 @@ static int coroutine_fn store_compressed(BlockDriverState *bs,
                                  make_descriptor(s, coffset, len));
     }
     if (ret < 0) {
+        /* Part of the bytes may be in the file (see new_meta). */
+        s->failed_write_end = MAX(s->failed_write_end, coffset + len);
         qcow2_free_clusters(bs, coffset, len, false);
     }
     qcow2_alloc_meta_done(bs, m);
@@ -386,6 +393,9 @@ static int coroutine_fn write_compressed_co(void *opaque)
     const uint8_t *src = w->buf;
     int ret;
 
+    if (has_data_file(bs)) {
+        return -ENOTSUP;         /* the format has no place for them */
+    }
     if (bytes == 0) {
         return 0;
     }

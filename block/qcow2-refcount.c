@@ -12,9 +12,10 @@
  * file.
  *
  * What it deliberately does not: check or repair refcounts (qcow2-check.c
- * does, through the helpers at the end), or look into the L2 tables of snapshots in the overlap
- * check (it covers the snapshot table and the snapshots' L1 tables; their
- * L2 tables would cost a read each).
+ * does, through the helpers at the end), or look into the L2 tables of
+ * snapshots in the overlap check (it covers the snapshot table and the
+ * snapshots' L1 tables, the bitmap directory and the bitmap tables;
+ * snapshot L2 tables and bitmap data clusters would cost a read each).
  *
  * Key invariant: a cluster's refcount is raised (in the refcount cache)
  * before any L2 table that points to it can reach the disk (the L2 cache
@@ -603,7 +604,7 @@ static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
             }
         }
     }
-    return NULL;
+    return qcow2_bitmaps_overlap(s, ign, offset, size);
 }
 
 int qcow2_pre_write_overlap_check(BlockDriverState *bs,

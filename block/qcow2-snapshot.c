@@ -12,6 +12,12 @@
  * recomputed (set exactly where the refcount is 1), so the data path
  * copies shared L2 tables and clusters before writing them.
  *
+ * Images with an external data file get no snapshots (-ENOTSUP, as
+ * QEMU): their guest clusters sit at fixed offsets there, so they cannot
+ * be shared and copied on write.  Persistent bitmaps and extended L2
+ * bitmaps are left as they are: bitmaps belong to the node, not to a
+ * snapshot, and subcluster bitmaps travel with the L2 tables.
+ *
  * What it deliberately does not: repair a damaged table (check/repair's
  * job), or keep the COPIED flags of inactive tables exact (the format
  * does not require it; they are recomputed when a snapshot is loaded).
@@ -654,6 +660,10 @@ static int coroutine_fn create_locked(SnapOp *op)
 
     if (s->nb_snapshots >= QCOW_MAX_SNAPSHOTS) {
         return -EFBIG;
+    }
+    if (has_data_file(bs)) {
+        /* The data file holds one version of each cluster only. */
+        return -ENOTSUP;
     }
     if (!info->id_str[0]) {
         new_snapshot_id(s, info->id_str, sizeof(info->id_str));

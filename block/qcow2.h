@@ -230,7 +230,9 @@ typedef enum {
     QCOW2_OL_REFCOUNT_BLOCK = 1 << 4,
     QCOW2_OL_SNAPSHOT_TABLE = 1 << 5,
     QCOW2_OL_INACTIVE_L1   = 1 << 6,     /* L1 tables of snapshots */
-    QCOW2_OL_ALL           = 0x7f,
+    QCOW2_OL_BITMAP_DIRECTORY = 1 << 7,
+    QCOW2_OL_BITMAP_TABLE  = 1 << 8,     /* persistent bitmaps' tables */
+    QCOW2_OL_ALL           = 0x1ff,
     QCOW2_OL_NONE          = 0,      /* a data write: check everything */
 } Qcow2MetadataOverlap;
 
@@ -301,6 +303,13 @@ typedef struct BDRVQcow2State {
     uint64_t cache_clean_interval;       /* seconds, 0 = off */
 
     QLIST_HEAD(, QCowL2Meta) cluster_allocs;
+    /*
+     * End of the highest failed write of guest data to new clusters: a
+     * failed write may have put bytes past what bs->file's length says,
+     * so clusters below it are not known to read as zeroes
+     * (QCowL2Meta.host_is_zero).
+     */
+    uint64_t failed_write_end;
 
     /* compressed clusters (qcow2-compress.c) */
     uint64_t free_byte_offset;   /* lock: where the next compressed cluster
@@ -643,13 +652,14 @@ int coroutine_fn qcow2_alloc_cluster_link_l2(BlockDriverState *bs,
                                              QCowL2Meta *m);
 /*
  * Set the L2 entry of guest cluster @offset to @entry (a compressed
- * descriptor whose space is already referenced) and free what the entry
- * held.  The L2 slice reaches the disk after the refcount blocks.  The
+ * descriptor whose space is already referenced; with extended L2 entries
+ * its bitmap becomes 0) and free what the entry held.  The L2 slice reaches the disk after the refcount blocks.  The
  * caller keeps other writers off the cluster.  Lock held.
  */
 int coroutine_fn qcow2_set_l2_entry(BlockDriverState *bs, uint64_t offset,
                                     uint64_t entry);
-/* Give the new clusters back after a failed write. Lock held. */
+/* Give the new clusters back after a failed write; they may hold part
+ * of its data now (s->failed_write_end). Lock held. */
 void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
                                             QCowL2Meta *m);
 /* Leave s->cluster_allocs, wake waiters and free @m. Lock held. */
@@ -739,6 +749,25 @@ void qcow2_release_loaded_bitmaps(BlockDriverState *bs);
 int qcow2_store_bitmaps(BlockDriverState *bs);
 /* Free the directory entries of the state. */
 void qcow2_free_bitmaps(BDRVQcow2State *s);
+/*
+ * The overlap check's part: "the bitmap directory" or "a bitmap table"
+ * when [@offset, +@size) hits the one the header extension names (and
+ * the kind is not in @ign), else NULL.  Lock held.
+ */
+const char *qcow2_bitmaps_overlap(BDRVQcow2State *s,
+                                  Qcow2MetadataOverlap ign,
+                                  int64_t offset, int64_t size);
+/*
+ * For check: call @fn for every host range the image's bitmaps use, as
+ * the header extension names them: the directory, each bitmap table and
+ * each data cluster.  Table entries with reserved bits set are not
+ * followed; their number is added to *@bad.  Lock held.  0 or -errno (a
+ * table that could not be read).
+ */
+int coroutine_fn qcow2_bitmaps_walk(BlockDriverState *bs,
+                                    void (*fn)(void *opaque, uint64_t off,
+                                               uint64_t size),
+                                    void *opaque, int *bad);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 
@@ -773,7 +802,9 @@ int coroutine_fn qcow2_co_preadv_compressed(BlockDriverState *bs,
 /*
  * bdrv_write_compressed: one whole cluster (or the last, partial one) at
  * a cluster-aligned @sector_num.  Data that does not shrink is written
- * as a normal cluster.  0 or -errno.  Outside or inside a coroutine.
+ * as a normal cluster.  Images with an external data file cannot hold
+ * compressed clusters: -ENOTSUP, as QEMU.  0 or -errno.  Outside or
+ * inside a coroutine.
  */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t sector_num,
                            const uint8_t *buf, int nb_sectors);

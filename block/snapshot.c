@@ -62,6 +62,11 @@ int bdrv_snapshot_goto(BlockDriverState *bs, const char *snapshot_id)
     if (!n) {
         return -ENOTSUP;
     }
+    /* As QEMU: the disk would change under the bitmaps without marking
+     * them dirty, and an incremental backup from them would be wrong. */
+    if (!QLIST_EMPTY(&bs->dirty_bitmaps)) {
+        return -EBUSY;
+    }
     bdrv_drain(bs);
     return n->drv->bdrv_snapshot_goto(n, snapshot_id);
 }

@@ -520,6 +520,7 @@ int bdrv_in_use(BlockDriverState *bs);
 
 int bdrv_can_snapshot(BlockDriverState *bs);
 int bdrv_snapshot_create(BlockDriverState *bs, QEMUSnapshotInfo *sn_info);
+/* Revert to a snapshot; -EBUSY while @bs has dirty bitmaps (as QEMU). */
 int bdrv_snapshot_goto(BlockDriverState *bs, const char *snapshot_id);
 int bdrv_snapshot_delete(BlockDriverState *bs, const char *snapshot_id);
 /* Number of snapshots, *@psn_info a g_malloc'd array; or -errno. */

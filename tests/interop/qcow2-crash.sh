@@ -3,7 +3,9 @@
 #
 # crash-writer does random writes, discards and flushes on an image and
 # is killed with SIGKILL after a random delay, 50 times per mode (plain
-# refcounts, lazy refcounts).  After each kill:
+# refcounts, lazy refcounts) and 17 times each with extended L2 entries
+# and with a persistent bitmap (these two check as plain).  After each
+# kill:
 #   plain: `qemu-img check` and our check (image-peer check) report no
 #          corruption and the same leaks; leaks are repaired (by qemu-img
 #          check -r leaks or by ours, alternately) and the image is clean.
@@ -116,14 +118,23 @@ check_lazy() {
     "$writer" verify "$tmp/copy.qcow2" "$jnl" "$blocks" >>"$log" 2>&1
 }
 
+# run_mode MODE OPTS ITERATIONS: MODE lazy checks as above, bitmap adds
+# a persistent bitmap (loaded, so "in use" at the crash), extl2 needs
+# clusters of 16 KiB or more; the others check as plain.
 run_mode() {
-    local mode=$1 opts=$2 bad=0 i cluster
-    for i in $(seq 1 "$iterations"); do
+    local mode=$1 opts=$2 iters=$3 bad=0 i cluster
+    for i in $(seq 1 "$iters"); do
         : >"$log"
         cluster=$(( RANDOM % 4 == 0 ? 65536 : 4096 ))
+        if [ "$mode" = extl2 ]; then
+            cluster=$(( RANDOM % 2 == 0 ? 65536 : 32768 ))
+        fi
         rm -f "$img" "$jnl"
         qemu-img create -q -f qcow2 -o "cluster_size=$cluster$opts" \
             "$img" $((blocks * 4))K >>"$log" 2>&1
+        if [ "$mode" = bitmap ]; then
+            qemu-img bitmap --add "$img" b0 >>"$log" 2>&1
+        fi
         crash_once "$cluster"
         if [ "$mode" = lazy ]; then
             check_lazy || bad=1
@@ -141,14 +152,18 @@ run_mode() {
     done
     n=$((n + 1))
     if [ "$bad" = 0 ]; then
-        echo "ok $n $mode: $iterations crashes, no corruption, durable data intact"
+        echo "ok $n $mode: $iters crashes, no corruption, durable data intact"
     else
         failed=$((failed + 1))
         echo "not ok $n $mode: crash $i left the image inconsistent"
     fi
 }
 
-echo "1..2"
-run_mode plain ""
-run_mode lazy ",lazy_refcounts=on"
+# The new features get fewer runs each, to keep the whole under 90 s.
+few=$(( (iterations + 2) / 3 ))
+echo "1..4"
+run_mode plain "" "$iterations"
+run_mode lazy ",lazy_refcounts=on" "$iterations"
+run_mode extl2 ",extended_l2=on" "$few"
+run_mode bitmap "" "$few"
 [ "$failed" = 0 ]

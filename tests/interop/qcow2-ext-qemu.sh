@@ -29,24 +29,6 @@ for prog in qemu-io qemu-img python3; do
 done
 [ -x "$peer" ] || { echo "1..0 # SKIP $peer was not built"; exit 0; }
 
-# qemu_io [-r] IMAGE CMD...: every qemu-io command must succeed.
-qemu_io() {
-    local flags=() args=()
-    if [ "$1" = -r ]; then
-        flags=(-r)
-        shift
-    fi
-    local img=$1
-    shift
-    for c in "$@"; do
-        args+=(-c "$c")
-    done
-    qemu-io "${flags[@]}" -f qcow2 "${args[@]}" "$img" >"$tmp/io" 2>&1
-    local r=$?
-    cat "$tmp/io"
-    [ $r -eq 0 ] && ! grep -qiE "fail|error|mismatch" "$tmp/io"
-}
-
 # map_is IMAGE EXPECTED: the allocation of the top layer, one
 # "start+length:zero|data" per line, as `qemu-img map` reports it.
 map_is() {

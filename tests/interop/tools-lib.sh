@@ -52,3 +52,21 @@ finish() {
     echo "1..$n"
     exit $failed
 }
+
+# qemu_io [-r] IMAGE CMD...: every qemu-io command must succeed.
+qemu_io() {
+    local flags=() args=()
+    if [ "$1" = -r ]; then
+        flags=(-r)
+        shift
+    fi
+    local img=$1
+    shift
+    for c in "$@"; do
+        args+=(-c "$c")
+    done
+    qemu-io "${flags[@]}" -f qcow2 "${args[@]}" "$img" >"$tmp/io" 2>&1
+    local r=$?
+    cat "$tmp/io"
+    [ $r -eq 0 ] && ! grep -qiE "fail|error|mismatch" "$tmp/io"
+}
