@@ -23,6 +23,8 @@
  *                     the allocation/zero bitmap arithmetic
  *   qcow2-bitmap.c    persistent dirty bitmaps: loaded on open, stored
  *                     on close
+ *   qcow2-info.c      what tools query: block status with host offsets,
+ *                     format-specific information
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -736,6 +738,23 @@ void qcow2_release_loaded_bitmaps(BlockDriverState *bs);
 int qcow2_store_bitmaps(BlockDriverState *bs);
 /* Free the directory entries of the state. */
 void qcow2_free_bitmaps(BDRVQcow2State *s);
+
+/*
+ * The image's bitmap directory as qemu-img info shows it: a new array of
+ * every bitmap (flags as on disk when read-only) into *@list.  Returns
+ * the count.  Main thread.
+ */
+int qcow2_get_bitmap_info(BlockDriverState *bs, BdrvBitmapInfo **list);
+
+/* ---- qcow2-info.c ----------------------------------------------------- */
+
+/* bdrv_co_block_status: cluster types as DATA/ZERO/COMPRESSED, host
+ * offsets in the data file (not for encrypted images). */
+int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, int64_t *pnum,
+                                       int64_t *map, BlockDriverState **file);
+/* bdrv_get_specific_info: the header's features for qemu-img info. */
+BdrvSpecificInfo *qcow2_get_specific_info(BlockDriverState *bs);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 
