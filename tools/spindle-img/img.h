@@ -47,12 +47,19 @@ int img_help(const char *text);
 
 /*
  * Parse the arguments info and map share: [-f fmt] [--output=human|json]
- * [-U] [--image-opts] filename.  Returns the filename, or NULL with
+ * [-U] [--image-opts] [--backing-chain] filename (--backing-chain only
+ * when @backing_chain is not NULL).  Returns the filename, or NULL with
  * *@status the exit status (0 after --help, 1 after an error message).
  */
 const char *img_parse_query_args(int argc, char **argv, const char *usage,
                                  ToolOpenSpec *spec, bool *json,
-                                 int *status);
+                                 bool *backing_chain, int *status);
+
+/*
+ * qemu-img's "Snapshot list:" table of @bs's internal snapshots (nothing
+ * when it has none), as snapshot -l and info print it.
+ */
+void img_print_snapshots(BlockDriverState *bs);
 
 /* printf unless @quiet (qemu-img's -q). */
 void img_qprintf(bool quiet, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -198,7 +198,7 @@ void img_json_string(const char *s)
     putchar('"');
 }
 
-enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS };
+enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS, OPT_BACKING_CHAIN };
 
 static const struct option query_opts[] = {
     { "help", no_argument, NULL, 'h' },
@@ -206,12 +206,13 @@ static const struct option query_opts[] = {
     { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
     { "force-share", no_argument, NULL, 'U' },
     { "format", required_argument, NULL, 'f' },
+    { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
     { NULL },
 };
 
 const char *img_parse_query_args(int argc, char **argv, const char *usage,
                                  ToolOpenSpec *spec, bool *json,
-                                 int *status)
+                                 bool *backing_chain, int *status)
 {
     const char *output = "human";
     int c;
@@ -224,6 +225,12 @@ const char *img_parse_query_args(int argc, char **argv, const char *usage,
         case 'U': spec->flags |= BDRV_O_FORCE_SHARE; break;
         case OPT_OUTPUT: output = optarg; break;
         case OPT_IMAGE_OPTS: spec->image_opts = true; break;
+        case OPT_BACKING_CHAIN:
+            if (backing_chain) {
+                *backing_chain = true;
+                break;
+            }
+            /* fall through */
         default:
             img_error("Invalid option; try 'spindle-img %s --help'", argv[0]);
             return NULL;
