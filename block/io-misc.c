@@ -137,6 +137,28 @@ static int coroutine_fn status_from_allocation(BlockDriverState *bs,
     return (ret ? BDRV_BLOCK_DATA : BDRV_BLOCK_ZERO) | BDRV_BLOCK_OFFSET_VALID;
 }
 
+/*
+ * RECURSE: does the file read as zeroes at [@map, +*@pnum)?  ZERO or 0;
+ * *@pnum shrinks to the file's run unless that run ends the file (past
+ * the end reads as zeroes too).  Errors only cost the extra detail.
+ */
+static int coroutine_fn file_zero(BlockDriverState *file, int64_t map,
+                                  int64_t *pnum)
+{
+    int64_t file_pnum, file_len = bdrv_getlength(file);
+    int ret = bdrv_co_block_status(file, map, *pnum, &file_pnum, NULL, NULL);
+
+    if (ret < 0) {
+        return 0;
+    }
+    if (!file_pnum || ((ret & BDRV_BLOCK_ZERO) &&
+                       map + file_pnum >= file_len)) {
+        return BDRV_BLOCK_ZERO;
+    }
+    *pnum = file_pnum;
+    return ret & BDRV_BLOCK_ZERO;
+}
+
 int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes, int64_t *pnum,
                                       int64_t *map, BlockDriverState **file)
@@ -168,6 +190,13 @@ int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
         return ret;
     }
     assert(*pnum > 0 && *pnum <= bytes);
+    if ((ret & (BDRV_BLOCK_RECURSE | BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO |
+                BDRV_BLOCK_OFFSET_VALID)) ==
+        (BDRV_BLOCK_RECURSE | BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID) &&
+        local_file && local_file != bs) {
+        ret |= file_zero(local_file, local_map, pnum);
+    }
+    ret &= ~BDRV_BLOCK_RECURSE;
     if (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) {
         ret |= BDRV_BLOCK_ALLOCATED;
     } else if (!bs->backing_hd ||

@@ -5,7 +5,8 @@
  * generic BDRV_BLOCK_* answer, with the host offset of data and
  * preallocated zero clusters (QEMU 7.2's qcow2_co_block_status: the
  * offset is withheld for encrypted images, where the bytes at it are
- * not the guest's).  The format-specific information is the header's
+ * not the guest's; data in images that look metadata-preallocated is
+ * checked against holes in the file, as there).  The format-specific information is the header's
  * feature set as qemu-img info prints it.
  *
  * Nothing here changes the image; both calls only read the state (the
@@ -48,6 +49,36 @@ static bool coroutine_fn cluster_host(BlockDriverState *bs, uint64_t offset,
     return false;
 }
 
+/*
+ * QEMU's qcow2_detect_metadata_preallocation: clusters with a refcount
+ * clearly outnumber the clusters the file really allocates.  Such an
+ * image's data clusters may be holes in the file, so QEMU asks the file
+ * (RECURSE) and reports them as zero; so do we.  Lock held.
+ */
+static bool coroutine_fn metadata_preallocated(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t file_len = bdrv_getlength(bs->file);
+    int64_t real = bdrv_get_allocated_file_size(bs->file);
+    int64_t real_clusters, threshold, end, count = 0;
+
+    if (file_len < 0 || real < 0) {
+        return false;
+    }
+    real_clusters = real / s->cluster_size;
+    threshold = MAX(real_clusters * 10 / 9, real_clusters + 2);
+    end = size_to_clusters(s, file_len);
+    for (int64_t i = 0; i < end && count < threshold; i++) {
+        uint64_t refcount;
+
+        if (qcow2_get_refcount(bs, i, &refcount) < 0) {
+            return false;
+        }
+        count += !!refcount;
+    }
+    return count >= threshold;
+}
+
 int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, int64_t offset,
                                        int64_t bytes, int64_t *pnum,
                                        int64_t *map, BlockDriverState **file)
@@ -59,6 +90,10 @@ int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, int64_t offset,
     int ret;
 
     qemu_co_mutex_lock(&s->lock);
+    if (!s->metadata_prealloc_checked) {
+        s->metadata_prealloc = metadata_preallocated(bs);
+        s->metadata_prealloc_checked = true;
+    }
     ret = qcow2_get_host_offset(bs, offset, &n, &host, &type);
     if (ret == 0 && type == QCOW2_CLUSTER_UNALLOCATED && has_subclusters(s)) {
         /* One cluster at a time: its host cluster decides the offset. */
@@ -95,6 +130,9 @@ int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, int64_t offset,
         *map = host;
         *file = s->data_file;
         ret |= BDRV_BLOCK_OFFSET_VALID;
+        if (s->metadata_prealloc && type == QCOW2_CLUSTER_NORMAL) {
+            ret |= BDRV_BLOCK_RECURSE;
+        }
     }
     return ret;
 }

@@ -316,6 +316,11 @@ typedef struct BDRVQcow2State {
     uint64_t bitmap_directory_offset;
     GPtrArray *bitmaps;
 
+    /* block status (qcow2-info.c), lock: QEMU's guess whether the image
+     * was made with preallocation=metadata, made once */
+    bool metadata_prealloc_checked;
+    bool metadata_prealloc;
+
     /* snapshots (qcow2-snapshot.c): the table as on disk, in memory */
     uint32_t nb_snapshots;
     uint64_t snapshots_offset;

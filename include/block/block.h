@@ -371,13 +371,17 @@ int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
  *   ALLOCATED     this node decides the content (DATA or ZERO came from
  *                 it); without it reads fall through to the backing node,
  *                 or read as zeroes when there is none (ZERO is then set);
- *   COMPRESSED    the data is stored compressed (no OFFSET_VALID).
+ *   COMPRESSED    the data is stored compressed (no OFFSET_VALID);
+ *   RECURSE       (from drivers only) ask *file too: a hole there adds
+ *                 ZERO to DATA, as QEMU does for images it guesses were
+ *                 preallocated.
  * Only the node itself is asked, never its backing chain.
  */
 #define BDRV_BLOCK_DATA          0x01
 #define BDRV_BLOCK_ZERO          0x02
 #define BDRV_BLOCK_OFFSET_VALID  0x04
 #define BDRV_BLOCK_ALLOCATED     0x10
+#define BDRV_BLOCK_RECURSE       0x40
 #define BDRV_BLOCK_COMPRESSED    0x80
 
 /*

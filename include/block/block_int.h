@@ -218,7 +218,7 @@ struct BlockDriver {
                               QEMUOptionParameter *opts, Error **errp);
     /*
      * Status of [@offset, +@bytes) in this node (inside it): DATA, ZERO,
-     * OFFSET_VALID (with *@map, *@file) and COMPRESSED as for
+     * OFFSET_VALID (with *@map, *@file), COMPRESSED and RECURSE as for
      * bdrv_co_block_status, and *@pnum (>= 1) bytes alike.  The
      * generic layer adds ALLOCATED, and ZERO for unallocated ranges
      * without a backing node.  Without this member the answer comes from
