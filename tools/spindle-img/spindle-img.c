@@ -123,9 +123,26 @@ int img_walk_extents(BlockDriverState *top, BlockDriverState *base,
             return ret;
         }
         sector += pnum;
-        img_progress_print(sector, total);
+        progress_set(sector * BDRV_SECTOR_SIZE);
     }
     return 0;
+}
+
+bool img_parse_progress(const char *arg, ProgressMode *mode)
+{
+    if (!progress_parse_mode(arg, mode)) {
+        img_error("--progress must be human, json or off");
+        return false;
+    }
+    return true;
+}
+
+void img_print_create_options(BlockDriver *drv)
+{
+    printf("Supported %s options:\n", drv->format_name);
+    print_option_help(stdout, drv->create_options);
+    printf("\nThe protocol level may support further options.\n"
+           "Specify the target filename to include those options.\n");
 }
 
 int img_help(const char *text)
