@@ -1,8 +1,8 @@
 /*
- * Node properties and maintenance calls forwarded to the driver: info,
- * zero-init, read-only, encryption keys, backing file changes, check,
- * option amendment, cache invalidation, compressed writes, copy-on-read
- * and in-use counts.
+ * Node properties and maintenance calls forwarded to the driver: info
+ * (and format-specific info), zero-init, read-only, encryption keys,
+ * backing file changes, check, option amendment, cache invalidation,
+ * compressed writes, copy-on-read and in-use counts.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -22,6 +22,33 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
         return -ENOTSUP;
     }
     return drv->bdrv_get_info(bs, bdi);
+}
+
+BdrvSpecificInfo *bdrv_get_specific_info(BlockDriverState *bs)
+{
+    BlockDriver *drv = bs->drv;
+
+    if (!drv || !drv->bdrv_get_specific_info) {
+        return NULL;
+    }
+    return drv->bdrv_get_specific_info(bs);
+}
+
+void bdrv_specific_info_free(BdrvSpecificInfo *info)
+{
+    if (!info) {
+        return;
+    }
+    if (!strcmp(info->type, "qcow2")) {
+        BdrvSpecificInfoQcow2 *q = &info->u.qcow2;
+
+        for (int i = 0; i < q->nb_bitmaps; i++) {
+            g_free(q->bitmaps[i].name);
+        }
+        g_free(q->bitmaps);
+        g_free(q->data_file);
+    }
+    g_free(info);
 }
 
 int bdrv_has_zero_init(BlockDriverState *bs)

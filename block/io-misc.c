@@ -1,5 +1,5 @@
 /*
- * The rest of the data path: allocation status, flush and discard from
+ * The rest of the data path: allocation and block status, flush and discard from
  * outside coroutines, size and truncation, buffers.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -106,6 +106,141 @@ int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
 
     bdrv_run_co(top, alloc_co_entry, &a, &a.done);
     return a.ret;
+}
+
+/* ---- block status ----------------------------------------------------- */
+
+/* For drivers without bdrv_co_block_status: ask bdrv_co_is_allocated. */
+static int coroutine_fn status_from_allocation(BlockDriverState *bs,
+                                               int64_t offset, int64_t bytes,
+                                               int64_t *pnum, int64_t *map,
+                                               BlockDriverState **file)
+{
+    int64_t sector = offset >> BDRV_SECTOR_BITS;
+    int64_t end = DIV_ROUND_UP(offset + bytes, BDRV_SECTOR_SIZE);
+    int sectors;
+    int ret = bdrv_co_is_allocated(bs, sector,
+                                   MIN(end - sector, BDRV_REQUEST_MAX_SECTORS),
+                                   &sectors);
+
+    if (ret < 0) {
+        return ret;
+    }
+    *pnum = MIN(bytes, ((sector + MAX(sectors, 1)) << BDRV_SECTOR_BITS) -
+                       offset);
+    if (bs->file) {
+        return ret ? BDRV_BLOCK_DATA : 0;
+    }
+    /* A protocol: a hole is still its own (zero) content. */
+    *map = offset;
+    *file = bs;
+    return (ret ? BDRV_BLOCK_DATA : BDRV_BLOCK_ZERO) | BDRV_BLOCK_OFFSET_VALID;
+}
+
+/*
+ * RECURSE: does the file read as zeroes at [@map, +*@pnum)?  ZERO or 0;
+ * *@pnum shrinks to the file's run unless that run ends the file (past
+ * the end reads as zeroes too).  Errors only cost the extra detail.
+ */
+static int coroutine_fn file_zero(BlockDriverState *file, int64_t map,
+                                  int64_t *pnum)
+{
+    int64_t file_pnum, file_len = bdrv_getlength(file);
+    int ret = bdrv_co_block_status(file, map, *pnum, &file_pnum, NULL, NULL);
+
+    if (ret < 0) {
+        return 0;
+    }
+    if (!file_pnum || ((ret & BDRV_BLOCK_ZERO) &&
+                       map + file_pnum >= file_len)) {
+        return BDRV_BLOCK_ZERO;
+    }
+    *pnum = file_pnum;
+    return ret & BDRV_BLOCK_ZERO;
+}
+
+int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, int64_t *pnum,
+                                      int64_t *map, BlockDriverState **file)
+{
+    int64_t total, local_map = 0;
+    BlockDriverState *local_file = NULL;
+    int ret;
+
+    *pnum = 0;
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (offset < 0 || bytes < 0) {
+        return -EINVAL;
+    }
+    total = bs->total_sectors << BDRV_SECTOR_BITS;
+    if (offset >= total || !bytes) {
+        return 0;
+    }
+    bytes = MIN(bytes, total - offset);
+    if (bs->drv->bdrv_co_block_status) {
+        ret = bs->drv->bdrv_co_block_status(bs, offset, bytes, pnum,
+                                             &local_map, &local_file);
+    } else {
+        ret = status_from_allocation(bs, offset, bytes, pnum, &local_map,
+                                     &local_file);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    assert(*pnum > 0 && *pnum <= bytes);
+    if ((ret & (BDRV_BLOCK_RECURSE | BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO |
+                BDRV_BLOCK_OFFSET_VALID)) ==
+        (BDRV_BLOCK_RECURSE | BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID) &&
+        local_file && local_file != bs) {
+        ret |= file_zero(local_file, local_map, pnum);
+    }
+    ret &= ~BDRV_BLOCK_RECURSE;
+    if (ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO)) {
+        ret |= BDRV_BLOCK_ALLOCATED;
+    } else if (!bs->backing_hd ||
+               offset >= bdrv_getlength(bs->backing_hd)) {
+        ret |= BDRV_BLOCK_ZERO;      /* nothing below shows through */
+    }
+    if (map) {
+        *map = local_map;
+    }
+    if (file) {
+        *file = local_file;
+    }
+    return ret;
+}
+
+typedef struct StatusCo {
+    BlockDriverState *bs;
+    int64_t offset;
+    int64_t bytes;
+    int64_t *pnum;
+    int64_t *map;
+    BlockDriverState **file;
+    int ret;
+    bool done;
+} StatusCo;
+
+static void coroutine_fn status_co_entry(void *opaque)
+{
+    StatusCo *c = opaque;
+
+    c->ret = bdrv_co_block_status(c->bs, c->offset, c->bytes, c->pnum,
+                                  c->map, c->file);
+    qatomic_store_release(&c->done, true);
+    aio_wait_kick();
+}
+
+int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                      int64_t *pnum, int64_t *map, BlockDriverState **file)
+{
+    StatusCo c = { .bs = bs, .offset = offset, .bytes = bytes, .pnum = pnum,
+                   .map = map, .file = file };
+
+    bdrv_run_co(bs, status_co_entry, &c, &c.done);
+    return c.ret;
 }
 
 /* ---- flush and discard, synchronously --------------------------------- */

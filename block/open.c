@@ -337,17 +337,20 @@ static char *canonical_name(const char *filename)
     return ret;
 }
 
-/* Path of the backing file relative to the directory of @bs's image. */
-static char *backing_path(BlockDriverState *bs)
+char *bdrv_get_full_backing_filename(BlockDriverState *bs)
 {
-    g_autofree char *dir = NULL;
+    const char *slash = strrchr(bs->filename, '/');
 
+    if (!bs->backing_file[0]) {
+        return NULL;
+    }
+    /* QEMU's path_combine: "dir/img" + "base" is "dir/base". */
     if (g_path_is_absolute(bs->backing_file) ||
-        strchr(bs->backing_file, ':')) {
+        strchr(bs->backing_file, ':') || !slash) {
         return g_strdup(bs->backing_file);
     }
-    dir = g_path_get_dirname(bs->filename);
-    return g_build_filename(dir, bs->backing_file, NULL);
+    return g_strdup_printf("%.*s%s", (int)(slash - bs->filename + 1),
+                           bs->filename, bs->backing_file);
 }
 
 int bdrv_open_backing_file(BlockDriverState *bs, Error **errp)
@@ -364,7 +367,7 @@ int bdrv_open_backing_file(BlockDriverState *bs, Error **errp)
     if (!bs->backing_file[0]) {
         return 0;
     }
-    path = backing_path(bs);
+    path = bdrv_get_full_backing_filename(bs);
     if (bs->backing_format[0]) {
         fmt = bdrv_find_format(bs->backing_format);
         if (!fmt) {

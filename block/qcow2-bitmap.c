@@ -691,3 +691,24 @@ int qcow2_store_bitmaps(BlockDriverState *bs)
     }
     return ret;
 }
+
+/* ---- for qcow2-info.c ---------------------------------------------------- */
+
+int qcow2_get_bitmap_info(BlockDriverState *bs, BdrvBitmapInfo **list)
+{
+    BDRVQcow2State *s = bs->opaque;
+    guint n = s->bitmaps ? s->bitmaps->len : 0;
+
+    *list = n ? g_new0(BdrvBitmapInfo, n) : NULL;
+    for (guint i = 0; i < n; i++) {
+        Qcow2Bitmap *bm = g_ptr_array_index(s->bitmaps, i);
+
+        (*list)[i] = (BdrvBitmapInfo) {
+            .name = g_strdup(bm->name),
+            .granularity = 1ULL << bm->granularity_bits,
+            .in_use = bm->flags & BME_FLAG_IN_USE,
+            .autoload = bm->flags & BME_FLAG_AUTO,
+        };
+    }
+    return n;
+}

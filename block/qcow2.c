@@ -1277,4 +1277,7 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_snapshot_load_tmp = qcow2_snapshot_load_tmp,
     .bdrv_save_vmstate = qcow2_save_vmstate,
     .bdrv_load_vmstate = qcow2_load_vmstate,
+    /* what tools query: qcow2-info.c */
+    .bdrv_co_block_status = qcow2_co_block_status,
+    .bdrv_get_specific_info = qcow2_get_specific_info,
 };

@@ -23,6 +23,8 @@
  *                     the allocation/zero bitmap arithmetic
  *   qcow2-bitmap.c    persistent dirty bitmaps: loaded on open, stored
  *                     on close
+ *   qcow2-info.c      what tools query: block status with host offsets,
+ *                     format-specific information
  *
  * Extensions planned on top (snapshots, compression, check/repair,
  * encryption, persistent bitmaps) get files of their own; the hooks they
@@ -322,6 +324,11 @@ typedef struct BDRVQcow2State {
     uint64_t bitmap_directory_size;
     uint64_t bitmap_directory_offset;
     GPtrArray *bitmaps;
+
+    /* block status (qcow2-info.c), lock: QEMU's guess whether the image
+     * was made with preallocation=metadata, made once */
+    bool metadata_prealloc_checked;
+    bool metadata_prealloc;
 
     /* snapshots (qcow2-snapshot.c): the table as on disk, in memory */
     uint32_t nb_snapshots;
@@ -768,6 +775,23 @@ int coroutine_fn qcow2_bitmaps_walk(BlockDriverState *bs,
                                     void (*fn)(void *opaque, uint64_t off,
                                                uint64_t size),
                                     void *opaque, int *bad);
+
+/*
+ * The image's bitmap directory as qemu-img info shows it: a new array of
+ * every bitmap (flags as on disk when read-only) into *@list.  Returns
+ * the count.  Main thread.
+ */
+int qcow2_get_bitmap_info(BlockDriverState *bs, BdrvBitmapInfo **list);
+
+/* ---- qcow2-info.c ----------------------------------------------------- */
+
+/* bdrv_co_block_status: cluster types as DATA/ZERO/COMPRESSED, host
+ * offsets in the data file (not for encrypted images). */
+int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, int64_t offset,
+                                       int64_t bytes, int64_t *pnum,
+                                       int64_t *map, BlockDriverState **file);
+/* bdrv_get_specific_info: the header's features for qemu-img info. */
+BdrvSpecificInfo *qcow2_get_specific_info(BlockDriverState *bs);
 
 /* ---- qcow2-io.c ------------------------------------------------------- */
 

@@ -123,6 +123,29 @@ static int coroutine_fn raw_co_is_allocated(BlockDriverState *bs,
                                 nb_sectors, pnum);
 }
 
+/* The file's status at the shifted offset: holes stay zero, the map is
+ * the identity plus the window's offset. */
+static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
+                                            int64_t offset, int64_t bytes,
+                                            int64_t *pnum, int64_t *map,
+                                            BlockDriverState **file)
+{
+    BDRVRawState *s = bs->opaque;
+    int ret = bdrv_co_block_status(bs->file, offset + s->offset, bytes, pnum,
+                                   map, file);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if (*pnum == 0) {            /* past the file's end: reads as zeroes */
+        *pnum = bytes;
+        *map = offset + s->offset;
+        *file = bs->file;
+        return BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID;
+    }
+    return ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID);
+}
+
 static int raw_truncate(BlockDriverState *bs, int64_t offset)
 {
     BDRVRawState *s = bs->opaque;
@@ -197,6 +220,7 @@ BlockDriver bdrv_raw = {
     .bdrv_co_write_zeroes = raw_co_write_zeroes,
     .bdrv_co_discard = raw_co_discard,
     .bdrv_co_is_allocated = raw_co_is_allocated,
+    .bdrv_co_block_status = raw_co_block_status,
     .bdrv_truncate = raw_truncate,
     .bdrv_has_zero_init = raw_has_zero_init,
     .bdrv_create = raw_create,

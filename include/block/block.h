@@ -361,6 +361,43 @@ int bdrv_is_allocated(BlockDriverState *bs, int64_t sector_num,
 int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
                             int64_t sector_num, int nb_sectors, int *pnum);
 
+/*
+ * Block status: what reading [offset, +bytes) of one node returns and
+ * where the bytes are, as a mask of BDRV_BLOCK_* (QEMU's values):
+ *   DATA          the node's own stored data (maybe compressed);
+ *   ZERO          reads as zeroes (with DATA: stored bytes known zero);
+ *   OFFSET_VALID  *map is the byte offset of @offset in the node *file
+ *                 (the protocol node that holds the bytes);
+ *   ALLOCATED     this node decides the content (DATA or ZERO came from
+ *                 it); without it reads fall through to the backing node,
+ *                 or read as zeroes when there is none (ZERO is then set);
+ *   COMPRESSED    the data is stored compressed (no OFFSET_VALID);
+ *   RECURSE       (from drivers only) ask *file too: a hole there adds
+ *                 ZERO to DATA, as QEMU does for images it guesses were
+ *                 preallocated.
+ * Only the node itself is asked, never its backing chain.
+ */
+#define BDRV_BLOCK_DATA          0x01
+#define BDRV_BLOCK_ZERO          0x02
+#define BDRV_BLOCK_OFFSET_VALID  0x04
+#define BDRV_BLOCK_ALLOCATED     0x10
+#define BDRV_BLOCK_RECURSE       0x40
+#define BDRV_BLOCK_COMPRESSED    0x80
+
+/*
+ * Status of the node @bs at byte @offset: the mask above for the first
+ * *@pnum bytes (1 <= *@pnum <= @bytes; 0 only past the end of the node
+ * or for @bytes 0), or -errno.  @map and @file (either may be
+ * NULL) receive the host offset and protocol node when OFFSET_VALID.
+ * Home thread; bdrv_block_status runs the coroutine variant to
+ * completion from outside a coroutine.
+ */
+int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                      int64_t *pnum, int64_t *map, BlockDriverState **file);
+int coroutine_fn bdrv_co_block_status(BlockDriverState *bs, int64_t offset,
+                                      int64_t bytes, int64_t *pnum,
+                                      int64_t *map, BlockDriverState **file);
+
 /* ---- callback-style I/O ---------------------------------------------- */
 
 BlockDriverAIOCB *bdrv_aio_readv(BlockDriverState *bs, int64_t sector_num,
@@ -469,6 +506,47 @@ int64_t bdrv_getlength(BlockDriverState *bs);
 int64_t bdrv_get_allocated_file_size(BlockDriverState *bs);
 void bdrv_get_geometry(BlockDriverState *bs, uint64_t *nb_sectors_ptr);
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+
+/*
+ * Format-specific facts about an image, for "qemu-img info": today the
+ * qcow2 header's features.  Strings are owned by the struct; free it with
+ * bdrv_specific_info_free (g_autoptr works).
+ */
+typedef struct BdrvBitmapInfo {
+    char *name;
+    uint64_t granularity;        /* bytes per bit */
+    bool in_use;                 /* not stored cleanly: contents lost */
+    bool autoload;               /* "auto": enabled, tracks writes */
+} BdrvBitmapInfo;
+
+typedef struct BdrvSpecificInfoQcow2 {
+    const char *compat;          /* "0.10" (version 2) or "1.1" */
+    const char *compression_type;        /* "zlib" or "zstd" */
+    int refcount_bits;
+    /* version 3 only (compat "1.1"): */
+    bool lazy_refcounts;
+    bool corrupt;
+    bool extended_l2;
+    char *data_file;             /* external data file name, or NULL */
+    bool data_file_raw;
+    int nb_bitmaps;              /* persistent bitmaps (0: none) */
+    BdrvBitmapInfo *bitmaps;
+} BdrvSpecificInfoQcow2;
+
+typedef struct BdrvSpecificInfo {
+    const char *type;            /* the format name: "qcow2" */
+    union {
+        BdrvSpecificInfoQcow2 qcow2;
+    } u;
+} BdrvSpecificInfo;
+
+/*
+ * The format-specific information of @bs, or NULL when its format has
+ * none (raw) or there is no medium.  Main thread, outside coroutines.
+ */
+BdrvSpecificInfo *bdrv_get_specific_info(BlockDriverState *bs);
+void bdrv_specific_info_free(BdrvSpecificInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BdrvSpecificInfo, bdrv_specific_info_free)
 int bdrv_has_zero_init(BlockDriverState *bs);
 int bdrv_is_read_only(BlockDriverState *bs);
 int bdrv_is_sg(BlockDriverState *bs);
@@ -482,6 +560,12 @@ int bdrv_change_backing_file(BlockDriverState *bs, const char *backing_file,
                              const char *backing_fmt);
 void bdrv_get_backing_filename(BlockDriverState *bs, char *filename,
                                int filename_size);
+/*
+ * The path the backing file is opened from: its name taken relative to
+ * the directory of @bs's image ("dir/img" with "base": "dir/base"), as
+ * QEMU's full-backing-filename.  g_free it; NULL without a backing file.
+ */
+char *bdrv_get_full_backing_filename(BlockDriverState *bs);
 /* Check and optionally repair; 0 or -errno (-ENOTSUP: format can't). */
 int bdrv_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
 /*

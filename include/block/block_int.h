@@ -216,6 +216,19 @@ struct BlockDriver {
      */
     int (*bdrv_amend_options)(BlockDriverState *bs,
                               QEMUOptionParameter *opts, Error **errp);
+    /*
+     * Status of [@offset, +@bytes) in this node (inside it): DATA, ZERO,
+     * OFFSET_VALID (with *@map, *@file), COMPRESSED and RECURSE as for
+     * bdrv_co_block_status, and *@pnum (>= 1) bytes alike.  The
+     * generic layer adds ALLOCATED, and ZERO for unallocated ranges
+     * without a backing node.  Without this member the answer comes from
+     * bdrv_co_is_allocated (protocols: DATA or ZERO, identity map).
+     */
+    int coroutine_fn (*bdrv_co_block_status)(BlockDriverState *bs,
+        int64_t offset, int64_t bytes, int64_t *pnum, int64_t *map,
+        BlockDriverState **file);
+    /* A new BdrvSpecificInfo (see block.h), NULL if none.  Main thread. */
+    BdrvSpecificInfo *(*bdrv_get_specific_info)(BlockDriverState *bs);
 
     QLIST_ENTRY(BlockDriver) list;
 };

@@ -17,21 +17,22 @@
 #include <getopt.h>
 
 static const char amend_usage[] =
-"Usage: spindle-img amend [-p] [-q] [-f fmt] [-t cache] [--force] "
+"Usage: spindle-img amend [-p] [--progress=human|json] [-q] [-f fmt] [-t cache] [--force] "
 "[--image-opts] -o options filename\n"
 "Change format options of an existing image; '-o help' lists them.\n";
 
-enum { OPT_IMAGE_OPTS = 256, OPT_FORCE };
+enum { OPT_IMAGE_OPTS = 256, OPT_FORCE, OPT_PROGRESS };
 
 static const struct option amend_opts[] = {
     { "help", no_argument, NULL, 'h' },
+    { "progress", required_argument, NULL, OPT_PROGRESS },
     { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
     { "force", no_argument, NULL, OPT_FORCE },
     { NULL },
 };
 
 static int amend_image(BlockDriverState *bs, const char *options,
-                       bool progress)
+                       ProgressMode progress)
 {
     BlockDriver *drv = bs->drv;
     QEMUOptionParameter *opts;
@@ -53,9 +54,10 @@ static int amend_image(BlockDriverState *bs, const char *options,
     if (!opts) {
         return EXIT_FAILURE;
     }
-    img_progress_init(progress);
+    /* The driver reports no steps: 0 % before, 100 % after. */
+    progress_start(progress, 1);
     ret = bdrv_amend_options(bs, opts, &err);
-    img_progress_end();
+    progress_finish(ret >= 0);
     free_option_parameters(opts);
     if (ret < 0) {
         img_error("%s", error_get_pretty(err));
@@ -69,7 +71,8 @@ int img_amend(int argc, char **argv)
 {
     ToolOpenSpec spec = { .flags = BDRV_O_RDWR };
     const char *options = NULL;
-    bool progress = false, quiet = false;
+    ProgressMode progress = PROGRESS_OFF;
+    bool quiet = false;
     BlockDriverState *bs;
     int c, ret;
 
@@ -80,10 +83,15 @@ int img_amend(int argc, char **argv)
         case 'o': options = optarg; break;
         case 'f': spec.format = optarg; break;
         case 't': spec.cache = optarg; break;
-        case 'p': progress = true; break;
+        case 'p': progress = PROGRESS_HUMAN; break;
         case 'q': quiet = true; break;
         case OPT_IMAGE_OPTS: spec.image_opts = true; break;
         case OPT_FORCE: break;
+        case OPT_PROGRESS:
+            if (!img_parse_progress(optarg, &progress)) {
+                return EXIT_FAILURE;
+            }
+            break;
         default:
             img_error("Invalid option; try 'spindle-img amend --help'");
             return EXIT_FAILURE;
@@ -97,7 +105,7 @@ int img_amend(int argc, char **argv)
     if (!bs) {
         return EXIT_FAILURE;
     }
-    ret = amend_image(bs, options, progress && !quiet);
+    ret = amend_image(bs, options, progress_choose_mode(progress, quiet));
     bdrv_unref(bs);
     return ret;
 }

@@ -26,7 +26,7 @@
 
 static const char commit_usage[] =
 "Usage: spindle-img commit [-q] [-f fmt] [-t cache] [-b base] [-d] [-p] "
-"[--image-opts] filename\n"
+"[--progress=human|json] [--image-opts] filename\n"
 "Write the image's data into its backing file (or into base, further\n"
 "down the chain; -b implies -d) and empty the image unless -d.\n";
 
@@ -121,7 +121,7 @@ static int commit_to(BlockDriverState *top, BlockDriverState *base)
 }
 
 static int do_commit(BlockDriverState *top, const char *file,
-                     const char *base_name, bool drop, bool progress)
+                     const char *base_name, bool drop, ProgressMode progress)
 {
     BlockDriverState *base = find_base(top, file, base_name);
     int ret;
@@ -129,9 +129,9 @@ static int do_commit(BlockDriverState *top, const char *file,
     if (!base || !reopen_rw(base)) {
         return EXIT_FAILURE;
     }
-    img_progress_init(progress);
+    progress_start(progress, bdrv_getlength(top));
     ret = commit_to(top, base);
-    img_progress_end();
+    progress_finish(ret >= 0);
     if (ret < 0) {
         img_error("Error while committing image: %s", strerror(-ret));
         return EXIT_FAILURE;
@@ -146,11 +146,12 @@ static int do_commit(BlockDriverState *top, const char *file,
     return EXIT_SUCCESS;
 }
 
-enum { OPT_IMAGE_OPTS = 256 };
+enum { OPT_IMAGE_OPTS = 256, OPT_PROGRESS };
 
 static const struct option commit_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+    { "progress", required_argument, NULL, OPT_PROGRESS },
     { NULL },
 };
 
@@ -158,7 +159,8 @@ int img_commit(int argc, char **argv)
 {
     ToolOpenSpec spec = { .flags = BDRV_O_RDWR };
     const char *base = NULL;
-    bool quiet = false, drop = false, progress = false;
+    ProgressMode progress = PROGRESS_OFF;
+    bool quiet = false, drop = false;
     BlockDriverState *bs;
     int c, ret;
 
@@ -170,10 +172,15 @@ int img_commit(int argc, char **argv)
         case 't': spec.cache = optarg; break;
         case 'b': base = optarg; drop = true; break;
         case 'd': drop = true; break;
-        case 'p': progress = true; break;
+        case 'p': progress = PROGRESS_HUMAN; break;
         case 'q': quiet = true; break;
         case 'r': break;    /* rate limit: a one-shot copy ignores it */
         case OPT_IMAGE_OPTS: spec.image_opts = true; break;
+        case OPT_PROGRESS:
+            if (!img_parse_progress(optarg, &progress)) {
+                return EXIT_FAILURE;
+            }
+            break;
         default:
             img_error("Invalid option; try 'spindle-img commit --help'");
             return EXIT_FAILURE;
@@ -183,7 +190,8 @@ int img_commit(int argc, char **argv)
     if (!bs) {
         return EXIT_FAILURE;
     }
-    ret = do_commit(bs, argv[optind], base, drop, progress && !quiet);
+    ret = do_commit(bs, argv[optind], base, drop,
+                    progress_choose_mode(progress, quiet));
     if (ret == EXIT_SUCCESS) {
         img_qprintf(quiet, "Image committed.\n");
     }

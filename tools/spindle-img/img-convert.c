@@ -116,15 +116,6 @@ static bool parse_snapshot_param(ConvertArgs *a, const char *arg)
     return true;
 }
 
-static bool parse_progress(ConvertArgs *a, const char *arg)
-{
-    if (!progress_parse_mode(arg, &a->progress)) {
-        img_error("--progress must be human, json or off");
-        return false;
-    }
-    return true;
-}
-
 static bool convert_option(ConvertArgs *a, int c)
 {
     switch (c) {
@@ -148,7 +139,7 @@ static bool convert_option(ConvertArgs *a, int c)
     case OPT_IMAGE_OPTS: a->src_spec.image_opts = true; return true;
     case OPT_TARGET_IMAGE_OPTS: a->target_image_opts = true; return true;
     case OPT_TARGET_IS_ZERO: a->target_is_zero = true; return true;
-    case OPT_PROGRESS: return parse_progress(a, optarg);
+    case OPT_PROGRESS: return img_parse_progress(optarg, &a->progress);
     case OPT_OBJECT:
         img_error("--object is not supported");
         return false;
@@ -242,14 +233,6 @@ static bool open_sources(const ConvertArgs *a, ConvertParams *p)
 }
 
 /* ---- target --------------------------------------------------------- */
-
-static void print_create_help(BlockDriver *drv)
-{
-    printf("Supported %s options:\n", drv->format_name);
-    print_option_help(stdout, drv->create_options);
-    printf("\nThe protocol level may support further options.\n"
-           "Specify the target filename to include those options.\n");
-}
 
 /* Does -o ask for the option list ("help" or "?" among the keys)? */
 static bool wants_help(const char *options, BlockDriver *drv)
@@ -494,7 +477,7 @@ int img_convert(int argc, char **argv)
         return EXIT_FAILURE;
     }
     if (a.options && wants_help(a.options, drv)) {
-        print_create_help(drv);
+        img_print_create_options(drv);
         return EXIT_SUCCESS;
     }
     if (!check_args(&a)) {

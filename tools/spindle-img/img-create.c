@@ -40,14 +40,6 @@ typedef struct CreateArgs {
     bool quiet;
 } CreateArgs;
 
-static void list_options(const char *fmt, QEMUOptionParameter *opts)
-{
-    printf("Supported %s options:\n", fmt);
-    print_option_help(stdout, opts);
-    printf("\nThe protocol level may support further options.\n"
-           "Specify the target filename to include those options.\n");
-}
-
 /* Set @name from the command line, failing if the format lacks it. */
 static bool set_param(QEMUOptionParameter *list, const char *name,
                       const char *value, const char *fmt)
@@ -221,7 +213,7 @@ int img_create(int argc, char **argv)
     }
     if (a.options && (!strcmp(a.options, "help") ||
                       !strcmp(a.options, "?"))) {
-        list_options(a.fmt, drv->create_options);
+        img_print_create_options(drv);
         return EXIT_SUCCESS;
     }
     if (!drv->bdrv_create) {

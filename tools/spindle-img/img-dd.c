@@ -18,7 +18,8 @@
 #include <getopt.h>
 
 static const char dd_usage[] =
-"Usage: spindle-img dd [--image-opts] [-U] [-f fmt] [-O output_fmt] "
+"Usage: spindle-img dd [--image-opts] [-U] [-p] [--progress=human|json] "
+"[-f fmt] [-O output_fmt] "
 "[bs=block_size] [count=blocks] [skip=blocks] if=input of=output\n"
 "Copy input into a new image output of format output_fmt (default\n"
 "raw); bs defaults to 512 bytes.\n";
@@ -26,6 +27,7 @@ static const char dd_usage[] =
 typedef struct DdArgs {
     ToolOpenSpec in_spec;
     const char *out_fmt;
+    ProgressMode progress;       /* -p / --progress (SIGUSR1 in any mode) */
     const char *in_name;
     const char *out_name;
     int64_t bs;
@@ -126,6 +128,7 @@ static int copy_blocks(const DdArgs *a, BlockDriverState *in,
     int64_t out_pos = 0;
     int ret = 0;
 
+    progress_start(progress_choose_mode(a->progress, false), end - start);
     for (int64_t pos = start; pos < end && ret >= 0; pos += a->bs) {
         int n = MIN(a->bs, end - pos);
 
@@ -141,7 +144,9 @@ static int copy_blocks(const DdArgs *a, BlockDriverState *in,
                       strerror(-ret));
         }
         out_pos += n;
+        progress_add(n);
     }
+    progress_finish(ret >= 0);
     qemu_vfree(buf);
     return ret < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
@@ -176,10 +181,11 @@ out_in:
     return ret;
 }
 
-enum { OPT_IMAGE_OPTS = 256 };
+enum { OPT_IMAGE_OPTS = 256, OPT_PROGRESS };
 
 static const struct option dd_opts[] = {
     { "help", no_argument, NULL, 'h' },
+    { "progress", required_argument, NULL, OPT_PROGRESS },
     { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
     { "force-share", no_argument, NULL, 'U' },
     { NULL },
@@ -190,12 +196,18 @@ int img_dd(int argc, char **argv)
     DdArgs a = { .out_fmt = "raw", .bs = 512, .count = -1 };
     int c;
 
-    while ((c = getopt_long(argc, argv, "+hf:O:U", dd_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hf:O:Up", dd_opts, NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(dd_usage);
         case 'f': a.in_spec.format = optarg; break;
         case 'O': a.out_fmt = optarg; break;
         case 'U': a.in_spec.flags |= BDRV_O_FORCE_SHARE; break;
+        case 'p': a.progress = PROGRESS_HUMAN; break;
+        case OPT_PROGRESS:
+            if (!img_parse_progress(optarg, &a.progress)) {
+                return EXIT_FAILURE;
+            }
+            break;
         case OPT_IMAGE_OPTS: a.in_spec.image_opts = true; break;
         default:
             img_error("Invalid option; try 'spindle-img dd --help'");

@@ -1,14 +1,14 @@
 /*
  * map: "map [-f fmt] [--output=human|json] [-U] [--image-opts] file".
  *
- * Walks the image asking each node of the backing chain, top down,
- * whether it holds each range (bdrv_is_allocated), and prints runs of
- * equal status in qemu-img 7.2's shapes: the JSON array of
- * { start, length, depth, present, zero, data, offset } objects, or the
- * human table of data extents.  A range no node holds reads as zeroes:
- * "present" when the chain has one node (raw over a sparse file: a hole),
- * absent below a backing file.  "offset" (where the bytes are in the
- * file) is given for raw, whose mapping is the identity.
+ * qemu-img 7.2's algorithm: for each range, ask the nodes of the backing
+ * chain top down (bdrv_block_status) until one holds it (DATA or ZERO);
+ * its depth, the flags and the host offset make the entry, and runs of
+ * equal entries (contiguous offsets, same file) are merged.  JSON prints
+ * every entry ({ start, length, depth, present, zero, data[, offset] });
+ * the human table only the data extents, and fails like qemu-img on
+ * data without an offset (compressed clusters) after printing those
+ * before it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -31,115 +31,132 @@ typedef struct MapEntry {
     bool data;
     bool has_offset;
     int64_t offset;
-    BlockDriverState *node;   /* the node holding the data */
+    const char *filename;        /* the file holding the data, or NULL */
 } MapEntry;
 
-/* Status of the range at @sector (at most @nb sectors) into @e. */
-static int range_status(BlockDriverState *top, int64_t sector, int nb,
+/* Status of [@offset, +@bytes) of the chain from @bs into @e. */
+static int chain_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
                         MapEntry *e)
 {
-    BlockDriverState *bs, *last = top;
-    int depth = 0, n = nb;
+    BlockDriverState *file = NULL;
+    int64_t map = 0;
+    int depth = 0;
+    int ret;
 
-    for (bs = top; bs; bs = bdrv_backing(bs), depth++) {
-        int pnum;
-        int ret = bdrv_is_allocated(bs, sector, n, &pnum);
-
+    for (;;) {
+        ret = bdrv_block_status(bs, offset, bytes, &bytes, &map, &file);
         if (ret < 0) {
             return ret;
         }
-        if (pnum > 0 && pnum < n) {
-            n = pnum;
+        if (ret & (BDRV_BLOCK_ZERO | BDRV_BLOCK_DATA)) {
+            break;
         }
-        last = bs;
-        if (ret) {
-            *e = (MapEntry) { .depth = depth, .present = true, .data = true,
-                              .node = bs };
-            goto done;
+        bs = bdrv_backing(bs);
+        if (!bs) {
+            ret = 0;
+            break;
         }
+        depth++;
     }
-    *e = (MapEntry) { .depth = depth - 1, .present = depth == 1,
-                      .zero = true, .node = last };
-done:
-    e->start = sector * BDRV_SECTOR_SIZE;
-    e->length = (int64_t)n * BDRV_SECTOR_SIZE;
-    e->has_offset = e->present &&
-                    !strcmp(bdrv_get_format_name(e->node), "raw");
-    e->offset = e->start;
+    *e = (MapEntry) {
+        .start = offset, .length = bytes, .depth = depth,
+        .present = ret & BDRV_BLOCK_ALLOCATED,
+        .zero = ret & BDRV_BLOCK_ZERO, .data = ret & BDRV_BLOCK_DATA,
+        .has_offset = ret & BDRV_BLOCK_OFFSET_VALID, .offset = map,
+    };
+    if (e->has_offset && file) {
+        e->filename = file->filename;
+    }
     return 0;
 }
 
-/* Can @next extend @cur? */
+/* Can @next extend @cur? (qemu-img's entry_mergeable) */
 static bool mergeable(const MapEntry *cur, const MapEntry *next)
 {
-    return cur->depth == next->depth && cur->present == next->present &&
-           cur->zero == next->zero && cur->data == next->data &&
-           cur->has_offset == next->has_offset &&
-           (!cur->has_offset ||
-            cur->offset + cur->length == next->offset);
+    if (!cur->length || cur->zero != next->zero ||
+        cur->data != next->data || cur->depth != next->depth ||
+        cur->present != next->present ||
+        !cur->filename != !next->filename ||
+        cur->has_offset != next->has_offset) {
+        return false;
+    }
+    if (cur->filename && strcmp(cur->filename, next->filename)) {
+        return false;
+    }
+    return !cur->has_offset || cur->offset + cur->length == next->offset;
 }
 
-static void print_entry(const MapEntry *e, bool json, bool first)
+/* Print @e; @next (NULL for the last) may be changed to merge better. */
+static int print_entry(const MapEntry *e, MapEntry *next, bool json)
 {
     if (json) {
-        printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64
+        printf("{ \"start\": %" PRId64 ", \"length\": %" PRId64
                ", \"depth\": %d, \"present\": %s, \"zero\": %s, "
-               "\"data\": %s", first ? "[" : ",\n", e->start, e->length,
-               e->depth, e->present ? "true" : "false",
-               e->zero ? "true" : "false", e->data ? "true" : "false");
+               "\"data\": %s", e->start, e->length, e->depth,
+               e->present ? "true" : "false", e->zero ? "true" : "false",
+               e->data ? "true" : "false");
         if (e->has_offset) {
             printf(", \"offset\": %" PRId64, e->offset);
         }
-        printf("}");
-    } else if (e->data && e->has_offset) {
-        BlockDriverState *file = e->node->file ? e->node->file : e->node;
+        printf(next ? "},\n" : "}");
+        return 0;
+    }
+    if (e->data && !e->has_offset) {
+        img_error("File contains external, encrypted or compressed "
+                  "clusters.");
+        return -1;
+    }
+    if (e->data && !e->zero) {
         printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n",
                (uint64_t)e->start, (uint64_t)e->length,
-               (uint64_t)e->offset, file->filename);
+               (uint64_t)e->offset, e->filename ? e->filename : "");
     }
+    /* The table does not tell zero from unallocated: merge them. */
+    if (next && (!next->data || next->zero)) {
+        next->data = false;
+        next->zero = true;
+    }
+    return 0;
 }
 
 static int dump_map(BlockDriverState *bs, bool json)
 {
     int64_t len = bdrv_getlength(bs);
-    int64_t sectors, sector = 0;
     MapEntry cur = { 0 }, next;
-    bool first = true;
 
     if (len < 0) {
         img_error("Could not get the image length: %s", strerror(-len));
         return EXIT_FAILURE;
     }
-    sectors = DIV_ROUND_UP(len, BDRV_SECTOR_SIZE);
-    if (!json) {
+    if (json) {
+        printf("[");
+    } else {
         printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to",
                "File");
     }
-    while (sector < sectors) {
-        int ret = range_status(bs, sector, MIN(sectors - sector,
-                                               BDRV_REQUEST_MAX_SECTORS),
+    while (cur.start + cur.length < len) {
+        int64_t offset = cur.start + cur.length;
+        int ret = chain_status(bs, offset, MIN(len - offset, 1LL << 30),
                                &next);
+
         if (ret < 0) {
             img_error("Could not read the image map: %s", strerror(-ret));
             return EXIT_FAILURE;
         }
-        sector += next.length / BDRV_SECTOR_SIZE;
-        if (cur.length && mergeable(&cur, &next)) {
+        if (mergeable(&cur, &next)) {
             cur.length += next.length;
             continue;
         }
-        if (cur.length) {
-            print_entry(&cur, json, first);
-            first = false;
+        if (cur.length && print_entry(&cur, &next, json) < 0) {
+            return EXIT_FAILURE;
         }
         cur = next;
     }
-    if (cur.length) {
-        print_entry(&cur, json, first);
-        first = false;
+    if (cur.length && print_entry(&cur, NULL, json) < 0) {
+        return EXIT_FAILURE;
     }
     if (json) {
-        printf(first ? "[]\n" : "]\n");
+        printf("]\n");
     }
     return EXIT_SUCCESS;
 }
@@ -152,7 +169,7 @@ int img_map(int argc, char **argv)
     bool json;
     int status;
 
-    file = img_parse_query_args(argc, argv, map_usage, &spec, &json,
+    file = img_parse_query_args(argc, argv, map_usage, &spec, &json, NULL,
                                 &status);
     if (!file) {
         return status;

@@ -26,7 +26,7 @@
 
 static const char rebase_usage[] =
 "Usage: spindle-img rebase [-q] [-f fmt] [-t cache] [-T src_cache] [-p] "
-"[-u] [-U] -b backing_file [-F backing_fmt] [--image-opts] filename\n"
+"[--progress=human|json] [-u] [-U] -b backing_file [-F backing_fmt] [--image-opts] filename\n"
 "Change the backing file of an image; without -u the data that differs\n"
 "between the old and the new backing file is copied into the image.\n";
 
@@ -38,7 +38,7 @@ typedef struct RebaseArgs {
     const char *backing_fmt;
     bool unsafe;
     bool force_share;         /* -U: for the backing files only */
-    bool progress;
+    ProgressMode progress;
     bool quiet;
 } RebaseArgs;
 
@@ -138,10 +138,11 @@ static int safe_copy(BlockDriverState *bs, BlockDriverState *new,
 
     b.top = qemu_blockalign(bs, REBASE_CHUNK_SECTORS * BDRV_SECTOR_SIZE);
     b.new_data = qemu_blockalign(bs, REBASE_CHUNK_SECTORS * BDRV_SECTOR_SIZE);
-    img_progress_init(a->progress && !a->quiet);
+    progress_start(progress_choose_mode(a->progress, a->quiet),
+                   bdrv_getlength(bs));
     ret = img_walk_extents(bs, bs->backing_hd, REBASE_CHUNK_SECTORS,
                            copy_extent, &b);
-    img_progress_end();
+    progress_finish(ret >= 0);
     if (ret < 0) {
         img_error("Error while copying data for the rebase: %s",
                   strerror(-ret));
@@ -201,11 +202,12 @@ static int do_rebase(BlockDriverState *bs, const RebaseArgs *a)
     return ret;
 }
 
-enum { OPT_IMAGE_OPTS = 256 };
+enum { OPT_IMAGE_OPTS = 256, OPT_PROGRESS };
 
 static const struct option rebase_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+    { "progress", required_argument, NULL, OPT_PROGRESS },
     { "force-share", no_argument, NULL, 'U' },
     { NULL },
 };
@@ -224,12 +226,17 @@ static bool parse_args(int argc, char **argv, RebaseArgs *a, int *status)
         case 'F': a->backing_fmt = optarg; break;
         case 'b': a->backing = optarg; have_b = true; break;
         case 'u': a->unsafe = true; break;
-        case 'p': a->progress = true; break;
+        case 'p': a->progress = PROGRESS_HUMAN; break;
         case 't': a->spec.cache = optarg; break;
         case 'T': a->src_cache = optarg; break;
         case 'q': a->quiet = true; break;
         case 'U': a->force_share = true; break;
         case OPT_IMAGE_OPTS: a->spec.image_opts = true; break;
+        case OPT_PROGRESS:
+            if (!img_parse_progress(optarg, &a->progress)) {
+                return false;
+            }
+            break;
         default:
             img_error("Invalid option; try 'spindle-img rebase --help'");
             return false;

@@ -47,7 +47,7 @@ static void print_row(const QEMUSnapshotInfo *sn)
            date_str, clock, icount);
 }
 
-static void list_snapshots(BlockDriverState *bs)
+void img_print_snapshots(BlockDriverState *bs)
 {
     QEMUSnapshotInfo *sns;
     int n = bdrv_snapshot_list(bs, &sns);
@@ -137,7 +137,7 @@ static int run_action(BlockDriverState *bs, SnapshotAction action,
 {
     switch (action) {
     case SN_LIST:
-        list_snapshots(bs);
+        img_print_snapshots(bs);
         return 0;
     case SN_CREATE:
         return create_snapshot(bs, name);

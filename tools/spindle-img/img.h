@@ -11,6 +11,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "tool-common.h"
+#include "progress.h"
 
 typedef int ImgCmdFunc(int argc, char **argv);
 
@@ -34,7 +35,8 @@ BlockDriverState *img_open_one(int argc, char **argv, const ToolOpenSpec *spec);
 /*
  * Walk @top's sectors in extents of at most @chunk sectors that share
  * one allocation status above @base (bdrv_is_allocated_above), calling
- * @fn for each and updating the -p progress line.  Stops at the first
+ * @fn for each and setting the progress (progress_set) to the bytes
+ * walked.  Stops at the first
  * negative return (of @fn or the status query) and returns it; else 0.
  */
 typedef int ImgExtentFunc(void *opaque, int64_t sector, int nb_sectors,
@@ -47,24 +49,33 @@ int img_help(const char *text);
 
 /*
  * Parse the arguments info and map share: [-f fmt] [--output=human|json]
- * [-U] [--image-opts] filename.  Returns the filename, or NULL with
+ * [-U] [--image-opts] [--backing-chain] filename (--backing-chain only
+ * when @backing_chain is not NULL).  Returns the filename, or NULL with
  * *@status the exit status (0 after --help, 1 after an error message).
  */
 const char *img_parse_query_args(int argc, char **argv, const char *usage,
                                  ToolOpenSpec *spec, bool *json,
-                                 int *status);
+                                 bool *backing_chain, int *status);
+
+/*
+ * qemu-img's "Snapshot list:" table of @bs's internal snapshots (nothing
+ * when it has none), as snapshot -l and info print it.
+ */
+void img_print_snapshots(BlockDriverState *bs);
 
 /* printf unless @quiet (qemu-img's -q). */
 void img_qprintf(bool quiet, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /*
- * Progress for -p (commit, rebase, amend): "    (P/100%)" redrawn on
- * stdout.  A stand-in until tools/common/progress lands; nothing is
- * printed unless img_progress_init(true) was called.
+ * --progress=MODE of the copying commands (convert, commit, rebase,
+ * amend, dd; -p is PROGRESS_HUMAN): parse @arg into *@mode, or print
+ * the error and return false.  The commands then report through
+ * tools/common/progress.h with progress_choose_mode(*@mode, quiet).
  */
-void img_progress_init(bool enabled);
-void img_progress_print(int64_t done, int64_t total);
-void img_progress_end(void);
+bool img_parse_progress(const char *arg, ProgressMode *mode);
+
+/* Print what "-o help" prints for creating images of @drv's format. */
+void img_print_create_options(BlockDriver *drv);
 
 /*
  * Parse "-o key=value,..." into a new copy of @list (free it with

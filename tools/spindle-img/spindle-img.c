@@ -123,9 +123,26 @@ int img_walk_extents(BlockDriverState *top, BlockDriverState *base,
             return ret;
         }
         sector += pnum;
-        img_progress_print(sector, total);
+        progress_set(sector * BDRV_SECTOR_SIZE);
     }
     return 0;
+}
+
+bool img_parse_progress(const char *arg, ProgressMode *mode)
+{
+    if (!progress_parse_mode(arg, mode)) {
+        img_error("--progress must be human, json or off");
+        return false;
+    }
+    return true;
+}
+
+void img_print_create_options(BlockDriver *drv)
+{
+    printf("Supported %s options:\n", drv->format_name);
+    print_option_help(stdout, drv->create_options);
+    printf("\nThe protocol level may support further options.\n"
+           "Specify the target filename to include those options.\n");
 }
 
 int img_help(const char *text)
@@ -198,7 +215,7 @@ void img_json_string(const char *s)
     putchar('"');
 }
 
-enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS };
+enum { OPT_OUTPUT = 256, OPT_IMAGE_OPTS, OPT_BACKING_CHAIN };
 
 static const struct option query_opts[] = {
     { "help", no_argument, NULL, 'h' },
@@ -206,12 +223,13 @@ static const struct option query_opts[] = {
     { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
     { "force-share", no_argument, NULL, 'U' },
     { "format", required_argument, NULL, 'f' },
+    { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
     { NULL },
 };
 
 const char *img_parse_query_args(int argc, char **argv, const char *usage,
                                  ToolOpenSpec *spec, bool *json,
-                                 int *status)
+                                 bool *backing_chain, int *status)
 {
     const char *output = "human";
     int c;
@@ -224,6 +242,12 @@ const char *img_parse_query_args(int argc, char **argv, const char *usage,
         case 'U': spec->flags |= BDRV_O_FORCE_SHARE; break;
         case OPT_OUTPUT: output = optarg; break;
         case OPT_IMAGE_OPTS: spec->image_opts = true; break;
+        case OPT_BACKING_CHAIN:
+            if (backing_chain) {
+                *backing_chain = true;
+                break;
+            }
+            /* fall through */
         default:
             img_error("Invalid option; try 'spindle-img %s --help'", argv[0]);
             return NULL;
