@@ -24,6 +24,9 @@ set -u
 
 bld=${1:-.}
 peer=$bld/image-peer
+tools=${2:-$bld/../../tools}
+simg=$tools/spindle-img/spindle-img
+sio=$tools/spindle-io/spindle-io
 
 for prog in qemu-io qemu-img; do
     if ! command -v "$prog" >/dev/null 2>&1; then
@@ -41,7 +44,7 @@ trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
 n=0
 failed=0
-planned=34
+planned=37
 
 sec="secret,id=sec0,data=Pa55word"
 badsec="secret,id=sec0,data=wrong"
@@ -198,6 +201,20 @@ check "qemu: legacy AES reads through ours (set_key)" "$peer" -r "$img" \
     "setkey Pa55word" "read 0 64k 102" "read 100k 2k 119"
 check_fails "qemu: legacy AES is read-only for ours" "read-only" \
     ours "$img" "write 0 512 1"
+
+# ---- the tools: --object secret,... as qemu-img and qemu-io take it ----
+
+img=$tmp/tools.qcow2
+check "tools: spindle-img create --object" "$simg" create -q -f qcow2 \
+    --object "$sec" -o "$luks_opts" "$img" 8M
+check "tools: spindle-io --object writes" sh -c '
+    "$0" --object "$1" --image-opts -c "write -P 0x3c 4k 8k" "$2" |
+        grep -q "^wrote 8192/8192"' "$sio" "$sec" "$(image_opts "$img")"
+check "tools: qemu-io reads it, qemu-img check clean" sh -c '
+    qemu-img check --object "$0" --image-opts "$1" &&
+    qemu-io --object "$0" --image-opts "$1" -c "read -P 0x3c 4k 8k" \
+        -c "read -P 0 0 4k" | { ! grep -qiE "fail|error"; }' \
+    "$sec" "$(image_opts "$img")"
 
 if [ "$n" -ne "$planned" ]; then
     echo "# planned $planned tests, ran $n"

@@ -9,6 +9,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "crypto/secret.h"
 #include "qemu/main-loop.h"
 #include "block/block.h"
 #include "tool-common.h"
@@ -244,6 +245,39 @@ void tool_run_co(CoroutineEntry *entry, void *opaque, bool *done)
     while (!*done) {
         aio_poll(qemu_get_aio_context(), true);
     }
+}
+
+bool tool_take_objects(int *argc, char **argv)
+{
+    int out = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        const char *spec = NULL;
+        Error *err = NULL;
+
+        if (!strcmp(argv[i], "--object") && i + 1 < *argc) {
+            spec = argv[++i];
+        } else if (g_str_has_prefix(argv[i], "--object=")) {
+            spec = argv[i] + strlen("--object=");
+        } else if (!strcmp(argv[i], "--")) {
+            while (i < *argc) {
+                argv[out++] = argv[i++];
+            }
+            break;
+        } else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (!spindle_secret_add_object(spec, &err)) {
+            fprintf(stderr, "%s: --object %s: %s\n", g_get_prgname(), spec,
+                    error_get_pretty(err));
+            error_free(err);
+            return false;
+        }
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return true;
 }
 
 void tool_init(const char *progname)

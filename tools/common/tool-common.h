@@ -61,4 +61,12 @@ void tool_run_co(CoroutineEntry *entry, void *opaque, bool *done);
 /* Initialise the main loop once; exits with a message on failure. */
 void tool_init(const char *progname);
 
+/*
+ * Take every "--object SPEC" (or "--object=SPEC") out of argv, wherever
+ * it stands, registering each as a secret (QEMU's "secret,id=ID,data=..."
+ * or "file=PATH" syntax; the only object kind the tools need), and
+ * shorten *@argc.  Returns false after printing a one-line error.
+ */
+bool tool_take_objects(int *argc, char **argv);
+
 #endif /* TOOLS_TOOL_COMMON_H */

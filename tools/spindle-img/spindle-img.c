@@ -282,6 +282,9 @@ int main(int argc, char **argv)
     const char *cmd;
 
     tool_init("spindle-img");
+    if (!tool_take_objects(&argc, argv)) {
+        return EXIT_FAILURE;
+    }
     opterr = 0;     /* subcommands print their own one-line errors */
     if (argc < 2) {
         img_error("Not enough arguments; try 'spindle-img --help'");

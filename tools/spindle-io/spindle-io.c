@@ -148,6 +148,9 @@ int main(int argc, char **argv)
     int ret;
 
     tool_init("spindle-io");
+    if (!tool_take_objects(&argc, argv)) {
+        return EXIT_FAILURE;
+    }
     parse_args(argc, argv, &s, cmds);
     if (optind < argc && !io_open_image(&s, argv[optind], 0)) {
         return EXIT_FAILURE;
