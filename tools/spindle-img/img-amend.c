@@ -58,8 +58,7 @@ static int amend_image(BlockDriverState *bs, const char *options,
     img_progress_end();
     free_option_parameters(opts);
     if (ret < 0) {
-        img_error("%s", error_get_pretty(err));
-        error_free(err);
+        error_report_err(err);      /* with the driver's hint, as qemu-img */
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
