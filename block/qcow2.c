@@ -1269,6 +1269,7 @@ BlockDriver bdrv_qcow2 = {
     .bdrv_has_zero_init = qcow2_has_zero_init,
     .bdrv_set_key = qcow2_set_key,
     .create_options = qcow2_create_options,
+    .bdrv_amend_options = qcow2_amend_options,   /* qcow2-amend.c */
     /* snapshots and VM state: qcow2-snapshot.c */
     .bdrv_snapshot_create = qcow2_snapshot_create,
     .bdrv_snapshot_goto = qcow2_snapshot_goto,

@@ -952,6 +952,23 @@ int qcow2_crypto_check_create(QEMUOptionParameter *options, bool prealloc,
                               bool *encrypt);
 int qcow2_crypto_create(BlockDriverState *bs, QEMUOptionParameter *options);
 
+/* ---- qcow2-amend.c, qcow2-amend-clusters.c, qcow2-amend-refcount.c ---- */
+
+/* The driver's bdrv_amend_options (see block_int.h); qemu-img 7.2's
+ * rules and messages.  Outside coroutines, no request in flight. */
+int qcow2_amend_options(BlockDriverState *bs, QEMUOptionParameter *opts,
+                        Error **errp);
+/* For a downgrade: 1 if any L1 table maps a compressed cluster, 0 if
+ * none does, -errno.  Outside coroutines. */
+int qcow2_amend_has_compressed(BlockDriverState *bs);
+/* For a downgrade: leave no zero cluster in any L1 table (version 2 has
+ * no zero flag).  Outside coroutines.  0 or -errno. */
+int qcow2_amend_expand_zero_clusters(BlockDriverState *bs);
+/* Replace the refcount structure by one of 2^@order-bit entries and
+ * switch the header to it.  Outside coroutines.  0 or -errno, @errp set. */
+int qcow2_amend_refcount_order(BlockDriverState *bs, int order,
+                               Error **errp);
+
 /* ---- qcow2-create.c --------------------------------------------------- */
 
 int qcow2_create(const char *filename, QEMUOptionParameter *options);

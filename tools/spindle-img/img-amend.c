@@ -60,8 +60,7 @@ static int amend_image(BlockDriverState *bs, const char *options,
     progress_finish(ret >= 0);
     free_option_parameters(opts);
     if (ret < 0) {
-        img_error("%s", error_get_pretty(err));
-        error_free(err);
+        error_report_err(err);      /* with the driver's hint, as qemu-img */
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
