@@ -57,11 +57,18 @@ printf "%-40s %9s %9s %7s\n" "convert 1 GiB mixed" "spindle s" "qemu s" "ratio"
 row "raw -> raw" "$src" raw -O raw -m 8
 row "raw -> raw -W" "$src" raw -O raw -m 8 -W
 row "raw -> raw -t none -T none" "$src" raw -O raw -m 8 -t none -T none
+# Copy offloading: -S 0 (no zero detection: Spindle offloads) and -C.
+row "raw -> raw -S 0" "$src" raw -O raw -m 8 -S 0
+row "raw -> raw -C" "$src" raw -O raw -m 8 -C
 if "$SIMG" convert -O qcow2 -o help >/dev/null 2>&1; then
     q2=$dir/spindle-convert-in.qcow2
     qemu-img convert -f raw -O qcow2 "$src" "$q2"
     row "raw -> qcow2" "$src" raw -O qcow2 -m 8
     row "qcow2 -> raw" "$q2" qcow2 -O raw -m 8
+    row "raw -> qcow2 -S 0" "$src" raw -O qcow2 -m 8 -S 0
+    row "qcow2 -> raw -S 0" "$q2" qcow2 -O raw -m 8 -S 0
+    row "raw -> qcow2 -C" "$src" raw -O qcow2 -m 8 -C
+    row "qcow2 -> raw -C" "$q2" qcow2 -O raw -m 8 -C
     if "$SIMG" convert -c -O qcow2 -f qcow2 "$q2" \
            "$out_s" 2>/dev/null; then
         for c in zlib zstd; do

@@ -90,6 +90,25 @@ int coroutine_fn file_posix_run_blocking(BlockDriverState *bs,
 /* Count a completed change, for the flush generation (see above). */
 void file_posix_changed(BDRVRawState *s);
 
+/* ---- file-posix-copy.c: copy offloading ------------------------------ */
+
+/* The file driver's bdrv_co_copy_range_from / _to (see block_int.h):
+ * copy_file_range(2) when both nodes are file nodes, else -ENOTSUP. */
+int coroutine_fn file_posix_co_copy_range_from(BlockDriverState *src,
+                                               int64_t src_offset,
+                                               BlockDriverState *dst,
+                                               int64_t dst_offset,
+                                               int64_t bytes,
+                                               BdrvRequestFlags read_flags,
+                                               BdrvRequestFlags write_flags);
+int coroutine_fn file_posix_co_copy_range_to(BlockDriverState *src,
+                                             int64_t src_offset,
+                                             BlockDriverState *dst,
+                                             int64_t dst_offset,
+                                             int64_t bytes,
+                                             BdrvRequestFlags read_flags,
+                                             BdrvRequestFlags write_flags);
+
 /* ---- file-posix-lock.c: OFD image locks ------------------------------ */
 
 /*

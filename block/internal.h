@@ -57,6 +57,16 @@ void coroutine_fn tracked_request_serialise(BdrvTrackedRequest *req,
 /* Wait while a serialising request overlaps @req. */
 void coroutine_fn tracked_request_wait_serialising(BdrvTrackedRequest *req);
 
+/* The request path's checks and completion, shared with io-copy-range.c
+ * (io.c).  bdrv_check_byte_request: -ENOMEDIUM without a medium, -EIO
+ * for a range out of bounds, else 0.  bdrv_write_completed: after a
+ * successful write of [offset, +bytes): the highest sector written, the
+ * size of a growable node, the dirty bitmaps. */
+int bdrv_check_byte_request(BlockDriverState *bs, int64_t offset,
+                            int64_t bytes);
+void bdrv_write_completed(BlockDriverState *bs, int64_t offset,
+                          int64_t bytes);
+
 /* Flush the driver's own layer (not the nodes below) (io-driver.c). */
 int coroutine_fn bdrv_driver_flush(BlockDriverState *bs);
 

@@ -43,7 +43,8 @@ static inline void acct_done(BlockDriverState *bs, enum BlockAcctType type,
     bdrv_acct_record(bs, type, bytes, latency, ret);
 }
 
-static int check_request(BlockDriverState *bs, int64_t offset, int64_t bytes)
+int bdrv_check_byte_request(BlockDriverState *bs, int64_t offset,
+                            int64_t bytes)
 {
     if (!bs->drv) {
         return -ENOMEDIUM;
@@ -238,7 +239,7 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
                                 int64_t bytes, QEMUIOVector *qiov,
                                 BdrvRequestFlags flags)
 {
-    int ret = check_request(bs, offset, bytes);
+    int ret = bdrv_check_byte_request(bs, offset, bytes);
 
     if (ret < 0) {
         return ret;
@@ -251,8 +252,8 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
 
 /* ---- writes ---------------------------------------------------------- */
 
-static void write_completed(BlockDriverState *bs, int64_t offset,
-                            int64_t bytes)
+void bdrv_write_completed(BlockDriverState *bs, int64_t offset,
+                          int64_t bytes)
 {
     int64_t end_sector = DIV_ROUND_UP(offset + bytes, BDRV_SECTOR_SIZE);
 
@@ -345,7 +346,7 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, int64_t offset,
         ret = rmw_pwritev(bs, &req, offset, bytes, qiov, flags, align);
     }
     if (ret >= 0) {
-        write_completed(bs, offset, bytes);
+        bdrv_write_completed(bs, offset, bytes);
     }
     tracked_request_end(&req);
     acct_done(bs, BDRV_ACCT_WRITE, bytes, start_ns, ret);
@@ -356,7 +357,7 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
                                  int64_t bytes, QEMUIOVector *qiov,
                                  BdrvRequestFlags flags)
 {
-    int ret = check_request(bs, offset, bytes);
+    int ret = bdrv_check_byte_request(bs, offset, bytes);
 
     if (ret < 0) {
         return ret;
@@ -384,7 +385,7 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
     int64_t end = QEMU_ALIGN_DOWN(offset + bytes, align);
     BdrvTrackedRequest req;
     int64_t start_ns;
-    int ret = check_request(bs, offset, bytes);
+    int ret = bdrv_check_byte_request(bs, offset, bytes);
 
     if (ret < 0) {
         return ret;

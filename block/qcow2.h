@@ -6,6 +6,7 @@
  *   qcow2-create.c    image creation and preallocation
  *   qcow2-io.c        the data path: read, write (with copy-on-write of
  *                     partial clusters), zero writes, discard, status
+ *   qcow2-copy-range.c  copy offloading from and into data clusters
  *   qcow2-cluster.c   guest-to-host mapping: L1/L2 lookup, allocation of
  *                     data clusters, in-flight allocation tracking
  *   qcow2-refcount.c  refcount table and blocks, allocation from free
@@ -810,6 +811,26 @@ int coroutine_fn qcow2_co_flush_to_os(BlockDriverState *bs);
 /* Before a write: -EIO on corrupt images; sets the dirty bit for lazy
  * refcounts.  Lock not held. */
 int coroutine_fn qcow2_co_write_prologue(BlockDriverState *bs);
+
+/* ---- qcow2-copy-range.c ------------------------------------------------ */
+
+/* The driver's bdrv_co_copy_range_from / _to (see block_int.h): data
+ * clusters are offloaded from or into the data file; zero ranges of the
+ * source become zero writes on the destination; compressed, encrypted,
+ * backing and partial-cluster destination ranges are -ENOTSUP.  Lock not
+ * held. */
+int coroutine_fn qcow2_co_copy_range_from(BlockDriverState *bs,
+                                          int64_t src_offset,
+                                          BlockDriverState *dst,
+                                          int64_t dst_offset, int64_t bytes,
+                                          BdrvRequestFlags read_flags,
+                                          BdrvRequestFlags write_flags);
+int coroutine_fn qcow2_co_copy_range_to(BlockDriverState *src,
+                                        int64_t src_offset,
+                                        BlockDriverState *bs,
+                                        int64_t dst_offset, int64_t bytes,
+                                        BdrvRequestFlags read_flags,
+                                        BdrvRequestFlags write_flags);
 
 /* ---- qcow2-compress.c, qcow2-threads.c ---------------------------------- */
 

@@ -6,6 +6,7 @@
  * window, requests past its end fail and truncation is refused, so the
  * bytes outside the window are never touched.  raw scores lowest when
  * probing: it is what an image is when nothing else recognises it.
+Offloaded copies (bdrv_co_copy_range) pass through shifted the same way.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -146,6 +147,36 @@ static int coroutine_fn raw_co_block_status(BlockDriverState *bs,
     return ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO | BDRV_BLOCK_OFFSET_VALID);
 }
 
+static int coroutine_fn raw_co_copy_range_from(BlockDriverState *src,
+                                               int64_t src_offset,
+                                               BlockDriverState *dst,
+                                               int64_t dst_offset,
+                                               int64_t bytes,
+                                               BdrvRequestFlags read_flags,
+                                               BdrvRequestFlags write_flags)
+{
+    BDRVRawState *s = src->opaque;
+
+    return bdrv_co_copy_range_from(src->file, src_offset + s->offset, dst,
+                                   dst_offset, bytes, read_flags,
+                                   write_flags);
+}
+
+static int coroutine_fn raw_co_copy_range_to(BlockDriverState *src,
+                                             int64_t src_offset,
+                                             BlockDriverState *dst,
+                                             int64_t dst_offset,
+                                             int64_t bytes,
+                                             BdrvRequestFlags read_flags,
+                                             BdrvRequestFlags write_flags)
+{
+    BDRVRawState *s = dst->opaque;
+
+    return bdrv_co_copy_range_to(src, src_offset, dst->file,
+                                 dst_offset + s->offset, bytes, read_flags,
+                                 write_flags);
+}
+
 static int raw_truncate(BlockDriverState *bs, int64_t offset)
 {
     BDRVRawState *s = bs->opaque;
@@ -221,6 +252,8 @@ BlockDriver bdrv_raw = {
     .bdrv_co_discard = raw_co_discard,
     .bdrv_co_is_allocated = raw_co_is_allocated,
     .bdrv_co_block_status = raw_co_block_status,
+    .bdrv_co_copy_range_from = raw_co_copy_range_from,
+    .bdrv_co_copy_range_to = raw_co_copy_range_to,
     .bdrv_truncate = raw_truncate,
     .bdrv_has_zero_init = raw_has_zero_init,
     .bdrv_create = raw_create,

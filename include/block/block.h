@@ -481,6 +481,48 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
                                  BdrvRequestFlags flags);
 int coroutine_fn bdrv_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
                                        int64_t bytes, BdrvRequestFlags flags);
+
+/*
+ * Copy offloading (QEMU tree names).  Copy [@src_offset, +@bytes) of @src
+ * to @dst at @dst_offset without moving the data through memory: the
+ * request goes down @src's graph (bdrv_co_copy_range_from at each node),
+ * then down @dst's (bdrv_co_copy_range_to), and a protocol driver with
+ * both ends copies (the file driver: copy_file_range(2)).  Each node
+ * passes its drain gate, I/O limits and tracking; the copy serialises
+ * against overlapping requests on the destination, marks its dirty
+ * bitmaps and is accounted as a read of @src and a write of @dst.
+ *
+ * Returns 0, -ENOTSUP when some node on the way cannot offload this range
+ * (no support, unaligned, compressed or encrypted data, zero or backing
+ * ranges a driver leaves to the caller, nodes in different AioContexts):
+ * nothing was written, or what was must be overwritten by the caller's
+ * read + write fallback.  -EACCES for a read-only @dst, other -errno on
+ * I/O errors.  Both nodes in one AioContext; coroutine in it.  @read_flags
+ * and @write_flags are BDRV_REQ_* for the two sides (none is needed).
+ */
+int coroutine_fn bdrv_co_copy_range(BlockDriverState *src, int64_t src_offset,
+                                    BlockDriverState *dst, int64_t dst_offset,
+                                    int64_t bytes,
+                                    BdrvRequestFlags read_flags,
+                                    BdrvRequestFlags write_flags);
+/* The two halves, for drivers forwarding a copy to a child: the source
+ * side's stages at @src, then its driver; the destination side's stages
+ * at @dst, then its driver.  Same returns. */
+int coroutine_fn bdrv_co_copy_range_from(BlockDriverState *src,
+                                         int64_t src_offset,
+                                         BlockDriverState *dst,
+                                         int64_t dst_offset, int64_t bytes,
+                                         BdrvRequestFlags read_flags,
+                                         BdrvRequestFlags write_flags);
+int coroutine_fn bdrv_co_copy_range_to(BlockDriverState *src,
+                                       int64_t src_offset,
+                                       BlockDriverState *dst,
+                                       int64_t dst_offset, int64_t bytes,
+                                       BdrvRequestFlags read_flags,
+                                       BdrvRequestFlags write_flags);
+/* bdrv_co_copy_range from the home thread outside a coroutine (polls). */
+int bdrv_copy_range(BlockDriverState *src, int64_t src_offset,
+                    BlockDriverState *dst, int64_t dst_offset, int64_t bytes);
 int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
                                   int64_t bytes);
 

@@ -230,6 +230,30 @@ struct BlockDriver {
     /* A new BdrvSpecificInfo (see block.h), NULL if none.  Main thread. */
     BdrvSpecificInfo *(*bdrv_get_specific_info)(BlockDriverState *bs);
 
+    /*
+     * Copy offloading (bdrv_co_copy_range; block/io-copy-range.c).  The
+     * generic layer calls these after its stages on the node (aligned
+     * range, gate, tracking; read-only checked on the destination).
+     * copy_range_from: @src is this node; map the range and pass it on,
+     * with bdrv_co_copy_range_from on a child holding the data, or with
+     * bdrv_co_copy_range_to(@src, ..., @dst, ...) from a protocol node
+     * (or write zeroes to @dst for ranges that read as zeroes).
+     * copy_range_to: @dst is this node; map or allocate the range and pass
+     * it to a child with bdrv_co_copy_range_to, or, in a protocol driver
+     * that can reach @src's data, copy.  Either returns 0, -ENOTSUP when
+     * this range cannot be offloaded (the caller falls back to read and
+     * write), or -errno.  Coroutine in the nodes' AioContext; optional:
+     * without them every copy is -ENOTSUP.
+     */
+    int coroutine_fn (*bdrv_co_copy_range_from)(BlockDriverState *src,
+        int64_t src_offset, BlockDriverState *dst, int64_t dst_offset,
+        int64_t bytes, BdrvRequestFlags read_flags,
+        BdrvRequestFlags write_flags);
+    int coroutine_fn (*bdrv_co_copy_range_to)(BlockDriverState *src,
+        int64_t src_offset, BlockDriverState *dst, int64_t dst_offset,
+        int64_t bytes, BdrvRequestFlags read_flags,
+        BdrvRequestFlags write_flags);
+
     QLIST_ENTRY(BlockDriver) list;
 };
 

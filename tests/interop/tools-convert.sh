@@ -91,6 +91,34 @@ if $SIMG convert -O qcow2 -o help >/dev/null 2>&1; then
         "qemu-img convert -O qcow2 '$src' '$tmp/qq.qcow2' &&
          $SIMG convert -f qcow2 '$tmp/qq.qcow2' '$tmp/back2.raw' &&
          cmp '$src' '$tmp/back2.raw'"
+    # ---- copy offloading: -C (forced) and -S 0 (automatic)
+    qmap() { qemu-img map --output=json -f "$1" "$2" | grep -o '"data": [a-z]*' | uniq -c; }
+    same_map() { [ "$(qmap "$1" "$2")" = "$(qmap "$3" "$4")" ]; }
+    ok "-C raw -> raw" $SIMG convert -C "$src" "$tmp/off.raw"
+    ok "-C: identical content" same "$src" "$tmp/off.raw"
+    ok "-C: written zeroes stay data (no zero detection, as qemu-img -C)" sh -c \
+        "qemu-img convert -C '$src' '$tmp/qoff.raw' &&
+         test \$(qemu-img map --output=json -f raw '$tmp/off.raw' | grep -c true) -gt 0"
+    ok "-S 0 raw -> qcow2 (offloaded)" $SIMG convert -S 0 -O qcow2 "$src" "$tmp/off.qcow2"
+    ok "-S 0 qcow2: qemu-img check" qemu-img check -q "$tmp/off.qcow2"
+    ok "-S 0 qcow2: identical content" \
+        qemu-img compare -f raw -F qcow2 "$src" "$tmp/off.qcow2"
+    ok "-S 0 qcow2: map as qemu-img -S 0" sh -c \
+        "qemu-img convert -S 0 -O qcow2 '$src' '$tmp/qoff.qcow2'" &&
+        ok "... same allocation" same_map qcow2 "$tmp/off.qcow2" qcow2 "$tmp/qoff.qcow2"
+    ok "-C qcow2 -> qcow2" $SIMG convert -C -f qcow2 -O qcow2 "$q" "$tmp/off2.qcow2"
+    ok "-C qcow2 -> qcow2: check and compare" sh -c \
+        "qemu-img check -q '$tmp/off2.qcow2' &&
+         qemu-img compare -f qcow2 -F qcow2 '$q' '$tmp/off2.qcow2'"
+    ok "-C qcow2 -> raw" $SIMG convert -C -f qcow2 -O raw "$q" "$tmp/off3.raw"
+    ok "-C qcow2 -> raw: identical" cmp "$src" "$tmp/off3.raw"
+    ok "-S 0 qcow2 -> raw: identical, map as qemu-img's" sh -c \
+        "$SIMG convert -S 0 -f qcow2 '$q' '$tmp/off4.raw' &&
+         qemu-img convert -S 0 -f qcow2 '$q' '$tmp/qoff4.raw' &&
+         cmp '$src' '$tmp/off4.raw'" &&
+        ok "... same allocation" same_map raw "$tmp/off4.raw" raw "$tmp/qoff4.raw"
+    ok "-C and -c refused with one line" \
+        fails_one_line $SIMG convert -C -c -O qcow2 "$src" "$tmp/cc.qcow2"
     if $SIMG convert -c -O qcow2 "$src" "$tmp/c.qcow2" 2>"$tmp/err"; then
         ok "-c: qemu-img check" qemu-img check -q "$tmp/c.qcow2"
         ok "-c: identical content" \

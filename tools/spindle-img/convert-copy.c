@@ -19,6 +19,14 @@
  * worker holding the lowest unwritten chunk never waits and the queue
  * always advances.
  *
+ * Copy offloading (ConvertParams.offload): a data chunk is handed to
+ * bdrv_co_copy_range instead of being read; it then never enters our
+ * memory, which is why offloading is only used where no zero detection
+ * is asked for (-S 0) or where the user forces it (-C).  Reading the data
+ * for zero detection and offloading only its non-zero runs was measured
+ * slower than reading and writing (the kernel copies the data a second
+ * time), so the default -S 4k keeps the read path.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
@@ -45,6 +53,7 @@ typedef struct ConvertState {
     const ConvertParams *p;
     int64_t total;
     size_t buf_align;
+    int64_t offload_align;      /* offloaded runs: whole target clusters */
 
     /* The cursor: protected by lock. */
     CoMutex lock;
@@ -59,6 +68,7 @@ typedef struct ConvertState {
     int64_t wr_offset;          /* in-order writes: end of last written */
     CoQueue wr_queue;           /* workers waiting for their turn */
     int ret;                    /* first error, 0 while all is well */
+    bool offload_off;           /* AUTO offload met -ENOTSUP: stop trying */
     int running;                /* workers not finished yet */
 } ConvertState;
 
@@ -180,6 +190,41 @@ static int coroutine_fn write_buf(ConvertState *s, int64_t offset,
     return bdrv_co_pwritev(s->p->target, offset, len, &qiov, 0);
 }
 
+/* Offset of chunk @c in its source node. */
+static int64_t src_offset(ConvertState *s, const Chunk *c)
+{
+    int64_t start = 0;
+
+    for (int i = 0; i < c->src; i++) {
+        start += s->p->src[i].len;
+    }
+    return c->offset - start;
+}
+
+/*
+ * Try to offload [@pos, +@len) of data chunk @c.  -ENOTSUP (AUTO: after
+ * turning offloading off) when the caller must write it itself.
+ */
+static int coroutine_fn offload_run(ConvertState *s, const Chunk *c,
+                                    int64_t pos, int64_t len)
+{
+    bool force = s->p->offload == CONVERT_OFFLOAD_FORCE;
+    int ret;
+
+    if (s->p->offload == CONVERT_OFFLOAD_OFF || s->offload_off ||
+        (!force && !QEMU_IS_ALIGNED(c->offset + pos, s->offload_align)) ||
+        (!force && !QEMU_IS_ALIGNED(len, s->offload_align) &&
+         c->offset + pos + len != s->total)) {
+        return -ENOTSUP;
+    }
+    ret = bdrv_co_copy_range(s->p->src[c->src].bs, src_offset(s, c) + pos,
+                             s->p->target, c->offset + pos, len, 0, 0);
+    if (ret == -ENOTSUP && !force) {
+        s->offload_off = true;
+    }
+    return ret;
+}
+
 /* Length of the sparse block at @pos of a chunk at @offset. */
 static int64_t block_len(ConvertState *s, int64_t offset, int64_t pos,
                          int64_t len)
@@ -275,12 +320,9 @@ static int coroutine_fn read_chunk(ConvertState *s, const Chunk *c,
                                    uint8_t *buf)
 {
     const ConvertSource *src = &s->p->src[c->src];
-    int64_t start = 0;
+    int64_t start = c->offset - src_offset(s, c);
     QEMUIOVector qiov;
 
-    for (int i = 0; i < c->src; i++) {
-        start += s->p->src[i].len;
-    }
     /* A compressed cluster may run past a short source's end: pad. */
     if (c->offset + c->len > start + src->len) {
         int64_t have = start + src->len - c->offset;
@@ -320,14 +362,32 @@ static void end_turn(ConvertState *s, const Chunk *c, int ret)
     qemu_co_queue_restart_all(&s->wr_queue);
 }
 
+/* Offload a data chunk; where AUTO offloading cannot, read and write. */
+static int coroutine_fn offload_chunk(ConvertState *s, const Chunk *c,
+                                      uint8_t *buf)
+{
+    int ret = offload_run(s, c, 0, c->len);
+
+    if (ret == -ENOTSUP && s->p->offload == CONVERT_OFFLOAD_AUTO) {
+        ret = read_chunk(s, c, buf);
+        if (ret == 0) {
+            ret = write_chunk(s, c, buf);
+        }
+    }
+    return ret;
+}
+
 static int coroutine_fn copy_chunk(ConvertState *s, const Chunk *c,
                                    uint8_t *buf)
 {
-    int ret = c->kind == CHUNK_DATA ? read_chunk(s, c, buf) : 0;
+    bool offload = c->kind == CHUNK_DATA &&
+                   s->p->offload != CONVERT_OFFLOAD_OFF && !s->offload_off;
+    int ret = c->kind == CHUNK_DATA && !offload ? read_chunk(s, c, buf) : 0;
 
     if (ret == 0) {
         wait_turn(s, c);
-        ret = s->ret ? s->ret : write_chunk(s, c, buf);
+        ret = s->ret ? s->ret
+              : offload ? offload_chunk(s, c, buf) : write_chunk(s, c, buf);
     }
     end_turn(s, c, ret);
     return ret;
@@ -348,7 +408,8 @@ static void coroutine_fn convert_worker(void *opaque)
         if (!got) {
             break;
         }
-        if (c.kind == CHUNK_DATA && !buf) {
+        if (c.kind == CHUNK_DATA && !buf &&
+            s->p->offload != CONVERT_OFFLOAD_FORCE) {
             buf = alloc_buf(s->buf_align, s->p->buf_size);
         }
         if (copy_chunk(s, &c, buf) < 0) {
@@ -372,12 +433,26 @@ static size_t buffer_alignment(const ConvertParams *p)
     return align;
 }
 
+/* Offloaded runs start and end on the target's clusters, so a qcow2
+ * target never has to refuse them for copy-on-write. */
+static int64_t offload_alignment(const ConvertParams *p)
+{
+    BlockDriverInfo bdi;
+    int64_t align = MAX(p->target->request_alignment, BDRV_SECTOR_SIZE);
+
+    if (bdrv_get_info(p->target, &bdi) == 0 && bdi.cluster_size > 0) {
+        align = MAX(align, bdi.cluster_size);
+    }
+    return align;
+}
+
 int convert_copy(const ConvertParams *p)
 {
     ConvertState s = {
         .p = p,
         .total = convert_total_size(p),
         .buf_align = buffer_alignment(p),
+        .offload_align = offload_alignment(p),
     };
 
     qemu_co_mutex_init(&s.lock);

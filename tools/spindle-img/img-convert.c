@@ -27,17 +27,22 @@ static const char convert_usage[] =
 "[--target-is-zero] [-U] [-c] [-p] [--progress=human|json] [-q] [-n] "
 "[-f fmt] [-t cache] [-T src_cache] [-O output_fmt] "
 "[-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] "
+"[-C] "
 "[-s snapshot] [-S sparse_size] [-m num_coroutines] [-W] "
 "filename [filename2 [...]] output_filename\n"
 "Convert (and concatenate) the source images into output_filename.\n"
 "  -c              write compressed clusters (format must support it)\n"
+"  -C              offload the copy of data (copy_file_range); data is\n"
+"                  not read, so zeroes in it stay allocated; fails if the\n"
+"                  images cannot offload\n"
 "  -p              show progress; --progress=json prints one JSON line\n"
 "                  per percent on stderr (also SPINDLE_PROGRESS=json)\n"
 "  -n              do not create the target; it must exist\n"
 "  -m N            N coroutines in parallel (1..16, default 8)\n"
 "  -W              allow out-of-order writes\n"
 "  -S size         zero runs of at least size bytes become holes\n"
-"                  (default 4k; 0 writes everything)\n"
+"                  (default 4k; 0 writes everything, offloading the copy\n"
+"                  of data with copy_file_range where the images allow)\n"
 "  -t / -T cache   target (default unsafe) / source (default writeback)\n";
 
 typedef struct ConvertArgs {
@@ -45,6 +50,7 @@ typedef struct ConvertArgs {
     const char *out_fmt, *out_cache, *options;
     const char *backing, *backing_fmt, *snapshot;
     bool compressed, quiet, no_create, out_of_order, target_is_zero;
+    bool copy_range;            /* -C */
     bool target_image_opts;
     ProgressMode progress;
     int num_coroutines;
@@ -127,6 +133,7 @@ static bool convert_option(ConvertArgs *a, int c)
     case 't': a->out_cache = optarg; return true;
     case 'T': a->src_spec.cache = optarg; return true;
     case 'c': a->compressed = true; return true;
+    case 'C': a->copy_range = true; return true;
     case 'p': a->progress = PROGRESS_HUMAN; return true;
     case 'q': a->quiet = true; return true;
     case 'n': a->no_create = true; return true;
@@ -167,6 +174,8 @@ static bool check_args(const ConvertArgs *a)
     } else if (a->backing && a->no_create) {
         msg = "-B makes no sense when concatenating multiple input images "
               "or with -n";
+    } else if (a->copy_range && a->compressed) {
+        msg = "-C and -c are mutually exclusive";
     } else if (a->snapshot && a->nfiles > 2) {
         msg = "No support for concatenating multiple snapshot";
     }
@@ -378,6 +387,10 @@ static bool fill_params(const ConvertArgs *a, ConvertParams *p)
     p->has_zero_init = a->target_is_zero ||
         (!a->no_create && !a->backing && bdrv_has_zero_init(p->target));
     p->buf_size = MIN(CONVERT_MAX_SPARSE, MAX(CONVERT_BUF_SIZE, cluster));
+    /* Zero detection needs the data in memory: offload only without. */
+    p->offload = a->copy_range ? CONVERT_OFFLOAD_FORCE
+                 : a->compressed || a->min_sparse ? CONVERT_OFFLOAD_OFF
+                 : CONVERT_OFFLOAD_AUTO;
     if (a->compressed) {
         if (cluster <= 0 || cluster > CONVERT_MAX_SPARSE) {
             img_error("invalid cluster size");
@@ -399,6 +412,11 @@ static int run_copy(const ConvertArgs *a, ConvertParams *p)
         ret = bdrv_flush(p->target);
     }
     progress_finish(ret == 0);
+    if (ret == -ENOTSUP && p->offload == CONVERT_OFFLOAD_FORCE) {
+        img_error("error while converting: copy offloading is not "
+                  "supported between these images");
+        return EXIT_FAILURE;
+    }
     if (ret < 0) {
         img_error("error while converting: %s", strerror(-ret));
         return EXIT_FAILURE;
@@ -443,7 +461,7 @@ static bool parse_args(int argc, char **argv, ConvertArgs *a, int *status)
     int c;
 
     *status = EXIT_FAILURE;
-    while ((c = getopt_long(argc, argv, "hf:O:B:F:o:t:T:cpqnWUm:S:s:l:",
+    while ((c = getopt_long(argc, argv, "hf:O:B:F:o:t:T:cCpqnWUm:S:s:l:",
                             convert_opts, NULL)) != -1) {
         if (c == 'h') {
             *status = img_help(convert_usage);
