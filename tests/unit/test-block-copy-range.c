@@ -16,22 +16,14 @@
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "crypto/secret.h"
+#include "image-test-helpers.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
 #define IMG_SIZE (4 * MiB)
 
-static char *test_dir;
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *image_path(const char *name)
-{
-    char *path = g_build_filename(test_dir, name, NULL);
-
-    unlink(path);
-    return path;
-}
 
 /* A file of @size bytes, every byte @fill. */
 static char *make_file(const char *name, int64_t size, int fill)

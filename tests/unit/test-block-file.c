@@ -20,10 +20,10 @@
 #include "block/aio-wait.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "image-test-helpers.h"
 
 #define MiB (1024 * 1024)
 
-static char *test_dir;
 
 /* The aio modes every I/O test runs in. */
 static const struct {
@@ -35,14 +35,6 @@ static const struct {
 };
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *image_path(const char *name)
-{
-    char *path = g_build_filename(test_dir, name, NULL);
-
-    unlink(path);
-    return path;
-}
 
 static int create_image(const char *path, int64_t size, const char *prealloc,
                         Error **errp)

@@ -16,41 +16,15 @@
 #include "crypto/sector-cipher.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "image-test-helpers.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
 #define LUKS_OPTS "encrypt.format=luks,encrypt.key-secret=sec0," \
                   "encrypt.iter-time=10"
 
-static char *test_dir;
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *image_path(const char *name)
-{
-    char *path = g_build_filename(test_dir, name, NULL);
-
-    unlink(path);
-    return path;
-}
-
-static int create_qcow2(const char *path, int64_t size, const char *opts,
-                        Error **errp)
-{
-    BlockDriver *drv = bdrv_find_format("qcow2");
-    QEMUOptionParameter *list;
-    int ret;
-
-    list = parse_option_parameters(opts, drv->create_options, NULL, NULL,
-                                   errp);
-    if (!list) {
-        return -EINVAL;
-    }
-    set_option_parameter_int(list, BLOCK_OPT_SIZE, size, &error_abort);
-    ret = bdrv_create(drv, path, list, errp);
-    free_option_parameters(list);
-    return ret;
-}
 
 /* Open with the driver option encrypt.key-secret=@secret (NULL: none). */
 static BlockDriverState *open_secret(const char *path, int flags,

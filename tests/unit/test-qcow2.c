@@ -16,42 +16,13 @@
 #include "block/block_int.h"
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "image-test-helpers.h"
 
 #define KiB 1024
 #define MiB (1024 * 1024)
 
-static char *test_dir;
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static char *image_path(const char *name)
-{
-    char *path = g_build_filename(test_dir, name, NULL);
-
-    unlink(path);
-    return path;
-}
-
-/* Create @path as qcow2 of @size with "k=v,..." @opts (may be NULL). */
-static int create_qcow2(const char *path, int64_t size, const char *opts,
-                        Error **errp)
-{
-    BlockDriver *drv = bdrv_find_format("qcow2");
-    QEMUOptionParameter *list;
-    int ret;
-
-    list = parse_option_parameters(opts ? opts : "", drv->create_options,
-                                   NULL, NULL, errp);
-    if (!list) {
-        return -EINVAL;
-    }
-    if (size >= 0) {
-        set_option_parameter_int(list, BLOCK_OPT_SIZE, size, &error_abort);
-    }
-    ret = bdrv_create(drv, path, list, errp);
-    free_option_parameters(list);
-    return ret;
-}
 
 static BlockDriverState *open_opts(const char *path, int flags,
                                    const char *const *options, Error **errp)
