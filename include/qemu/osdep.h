@@ -31,6 +31,21 @@
 #include "qemu/compiler.h"
 #include "qemu/typedefs.h"
 
+/*
+ * GLib newer than our floor (2.66): the few later functions we use,
+ * provided on older GLib under their own names.
+ */
+#if !GLIB_CHECK_VERSION(2, 68, 0)
+static inline gpointer spindle_g_memdup2(gconstpointer mem, gsize size)
+{
+    return mem && size ? memcpy(g_malloc(size), mem, size) : NULL;
+}
+#define g_memdup2 spindle_g_memdup2
+#endif
+#if !GLIB_CHECK_VERSION(2, 70, 0)
+#define g_spawn_check_wait_status g_spawn_check_exit_status
+#endif
+
 #ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #endif
