@@ -670,6 +670,19 @@ void qcow2_alloc_meta_done(BlockDriverState *bs, QCowL2Meta *m)
     g_free(m);
 }
 
+int coroutine_fn qcow2_alloc_cluster_finish(BlockDriverState *bs,
+                                            QCowL2Meta *m, int ret)
+{
+    if (ret == 0) {
+        ret = qcow2_alloc_cluster_link_l2(bs, m);
+    }
+    if (ret < 0) {
+        qcow2_alloc_cluster_abort(bs, m);
+    }
+    qcow2_alloc_meta_done(bs, m);
+    return ret;
+}
+
 /* ---- discard and zero clusters ----------------------------------------- */
 
 /*
@@ -919,11 +932,7 @@ int coroutine_fn qcow2_preallocate_range(BlockDriverState *bs,
         }
         if (m) {
             m->prealloc = true;
-            ret = qcow2_alloc_cluster_link_l2(bs, m);
-            if (ret < 0) {
-                qcow2_alloc_cluster_abort(bs, m);
-            }
-            qcow2_alloc_meta_done(bs, m);
+            ret = qcow2_alloc_cluster_finish(bs, m, 0);
             if (ret < 0) {
                 return ret;
             }

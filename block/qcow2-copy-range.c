@@ -130,13 +130,7 @@ static int coroutine_fn copy_to_run(BlockDriverState *src, int64_t src_offset,
                                     *bytes, read_flags, write_flags);
     }
     qemu_co_mutex_lock(&s->lock);
-    if (ret == 0) {
-        ret = qcow2_alloc_cluster_link_l2(bs, m);
-    }
-    if (ret < 0) {
-        qcow2_alloc_cluster_abort(bs, m);
-    }
-    qcow2_alloc_meta_done(bs, m);
+    ret = qcow2_alloc_cluster_finish(bs, m, ret);
     qemu_co_mutex_unlock(&s->lock);
     return ret;
 }

@@ -672,6 +672,14 @@ void coroutine_fn qcow2_alloc_cluster_abort(BlockDriverState *bs,
                                             QCowL2Meta *m);
 /* Leave s->cluster_allocs, wake waiters and free @m. Lock held. */
 void qcow2_alloc_meta_done(BlockDriverState *bs, QCowL2Meta *m);
+/*
+ * End an allocation whose data write returned @ret: link the L2 entries
+ * when it succeeded, give the clusters back when it (or the link)
+ * failed, then qcow2_alloc_meta_done.  Returns the request's result.
+ * Lock held.
+ */
+int coroutine_fn qcow2_alloc_cluster_finish(BlockDriverState *bs,
+                                            QCowL2Meta *m, int ret);
 
 /*
  * Make whole clusters in [@offset, +@bytes) unallocated (@full) or, when
