@@ -157,7 +157,6 @@ typedef struct CopyRangeCo {
     BlockDriverState *src, *dst;
     int64_t src_offset, dst_offset, bytes;
     int ret;
-    bool done;
 } CopyRangeCo;
 
 static void coroutine_fn copy_range_entry(void *opaque)
@@ -166,7 +165,6 @@ static void coroutine_fn copy_range_entry(void *opaque)
 
     c->ret = bdrv_co_copy_range(c->src, c->src_offset, c->dst, c->dst_offset,
                                 c->bytes, 0, 0);
-    c->done = true;
 }
 
 int bdrv_copy_range(BlockDriverState *src, int64_t src_offset,
@@ -177,6 +175,6 @@ int bdrv_copy_range(BlockDriverState *src, int64_t src_offset,
         .dst_offset = dst_offset, .bytes = bytes,
     };
 
-    bdrv_run_co(dst, copy_range_entry, &c, &c.done);
+    bdrv_run_co(dst, copy_range_entry, &c);
     return c.ret;
 }

@@ -70,7 +70,6 @@ typedef struct AllocCo {
     int *pnum;
     bool above;
     int ret;
-    bool done;
 } AllocCo;
 
 static void coroutine_fn alloc_co_entry(void *opaque)
@@ -84,8 +83,6 @@ static void coroutine_fn alloc_co_entry(void *opaque)
         a->ret = bdrv_co_is_allocated(a->bs, a->sector_num, a->nb_sectors,
                                       a->pnum);
     }
-    qatomic_store_release(&a->done, true);
-    aio_wait_kick();
 }
 
 int bdrv_is_allocated(BlockDriverState *bs, int64_t sector_num,
@@ -94,7 +91,7 @@ int bdrv_is_allocated(BlockDriverState *bs, int64_t sector_num,
     AllocCo a = { .bs = bs, .sector_num = sector_num,
                   .nb_sectors = nb_sectors, .pnum = pnum };
 
-    bdrv_run_co(bs, alloc_co_entry, &a, &a.done);
+    bdrv_run_co(bs, alloc_co_entry, &a);
     return a.ret;
 }
 
@@ -104,7 +101,7 @@ int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
     AllocCo a = { .bs = top, .base = base, .sector_num = sector_num,
                   .nb_sectors = nb_sectors, .pnum = pnum, .above = true };
 
-    bdrv_run_co(top, alloc_co_entry, &a, &a.done);
+    bdrv_run_co(top, alloc_co_entry, &a);
     return a.ret;
 }
 
@@ -220,7 +217,6 @@ typedef struct StatusCo {
     int64_t *map;
     BlockDriverState **file;
     int ret;
-    bool done;
 } StatusCo;
 
 static void coroutine_fn status_co_entry(void *opaque)
@@ -229,8 +225,6 @@ static void coroutine_fn status_co_entry(void *opaque)
 
     c->ret = bdrv_co_block_status(c->bs, c->offset, c->bytes, c->pnum,
                                   c->map, c->file);
-    qatomic_store_release(&c->done, true);
-    aio_wait_kick();
 }
 
 int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
@@ -239,7 +233,7 @@ int bdrv_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes,
     StatusCo c = { .bs = bs, .offset = offset, .bytes = bytes, .pnum = pnum,
                    .map = map, .file = file };
 
-    bdrv_run_co(bs, status_co_entry, &c, &c.done);
+    bdrv_run_co(bs, status_co_entry, &c);
     return c.ret;
 }
 
@@ -251,7 +245,6 @@ typedef struct SimpleCo {
     int64_t bytes;
     bool discard;
     int ret;
-    bool done;
 } SimpleCo;
 
 static void coroutine_fn simple_co_entry(void *opaque)
@@ -260,8 +253,6 @@ static void coroutine_fn simple_co_entry(void *opaque)
 
     s->ret = s->discard ? bdrv_co_pdiscard(s->bs, s->offset, s->bytes)
                         : bdrv_co_flush(s->bs);
-    qatomic_store_release(&s->done, true);
-    aio_wait_kick();
 }
 
 int bdrv_flush(BlockDriverState *bs)
@@ -271,7 +262,7 @@ int bdrv_flush(BlockDriverState *bs)
     if (!bs->drv) {
         return 0;
     }
-    bdrv_run_co(bs, simple_co_entry, &s, &s.done);
+    bdrv_run_co(bs, simple_co_entry, &s);
     return s.ret;
 }
 
@@ -298,7 +289,7 @@ int bdrv_discard(BlockDriverState *bs, int64_t sector_num, int nb_sectors)
     if (sector_num < 0 || nb_sectors < 0) {
         return -EIO;
     }
-    bdrv_run_co(bs, simple_co_entry, &s, &s.done);
+    bdrv_run_co(bs, simple_co_entry, &s);
     return s.ret;
 }
 

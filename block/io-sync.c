@@ -14,23 +14,40 @@
 #include "block/aio-wait.h"
 #include "block/internal.h"
 
-void bdrv_run_co(BlockDriverState *bs, CoroutineEntry *entry, void *opaque,
-                 bool *done)
+/* The coroutine bdrv_run_co starts: the caller's entry, then the signal
+ * its waiter polls for (published for waiters in other threads). */
+typedef struct RunCo {
+    CoroutineEntry *entry;
+    void *opaque;
+    bool done;
+} RunCo;
+
+static void coroutine_fn run_co_entry(void *opaque)
+{
+    RunCo *r = opaque;
+
+    r->entry(r->opaque);
+    qatomic_store_release(&r->done, true);
+    aio_wait_kick();
+}
+
+void bdrv_run_co(BlockDriverState *bs, CoroutineEntry *entry, void *opaque)
 {
     AioContext *ctx = bdrv_get_aio_context(bs);
+    RunCo r = { .entry = entry, .opaque = opaque };
     Coroutine *co;
 
     if (qemu_in_coroutine()) {
         entry(opaque);
         return;
     }
-    co = qemu_coroutine_create(entry, opaque);
+    co = qemu_coroutine_create(run_co_entry, &r);
     if (in_aio_context_home_thread(ctx)) {
         qemu_aio_coroutine_enter(ctx, co);
     } else {
         aio_co_schedule(ctx, co);
     }
-    AIO_WAIT_WHILE_UNLOCKED(ctx, !qatomic_load_acquire(done));
+    AIO_WAIT_WHILE_UNLOCKED(ctx, !qatomic_load_acquire(&r.done));
 }
 
 /* One byte-granular request, run synchronously. */
@@ -42,7 +59,6 @@ typedef struct RwCo {
     BdrvRequestFlags flags;
     bool is_write;
     int ret;
-    bool done;
 } RwCo;
 
 static void coroutine_fn rw_co_entry(void *opaque)
@@ -56,8 +72,6 @@ static void coroutine_fn rw_co_entry(void *opaque)
         rw->ret = bdrv_co_preadv(rw->bs, rw->offset, rw->bytes, rw->qiov,
                                  rw->flags);
     }
-    qatomic_store_release(&rw->done, true);
-    aio_wait_kick();
 }
 
 static int prw(BlockDriverState *bs, int64_t offset, int64_t bytes,
@@ -68,7 +82,7 @@ static int prw(BlockDriverState *bs, int64_t offset, int64_t bytes,
         .flags = flags, .is_write = is_write,
     };
 
-    bdrv_run_co(bs, rw_co_entry, &rw, &rw.done);
+    bdrv_run_co(bs, rw_co_entry, &rw);
     return rw.ret;
 }
 

@@ -68,7 +68,6 @@ typedef struct RunCo {
     int coroutine_fn (*fn)(void *);
     void *opaque;
     int ret;
-    bool done;
 } RunCo;
 
 static void coroutine_fn run_co_entry(void *opaque)
@@ -76,8 +75,6 @@ static void coroutine_fn run_co_entry(void *opaque)
     RunCo *rc = opaque;
 
     rc->ret = rc->fn(rc->opaque);
-    qatomic_store_release(&rc->done, true);
-    aio_wait_kick();
 }
 
 int qcow2_run_co(BlockDriverState *bs, int coroutine_fn (*fn)(void *),
@@ -85,7 +82,7 @@ int qcow2_run_co(BlockDriverState *bs, int coroutine_fn (*fn)(void *),
 {
     RunCo rc = { .fn = fn, .opaque = opaque };
 
-    bdrv_run_co(bs, run_co_entry, &rc, &rc.done);
+    bdrv_run_co(bs, run_co_entry, &rc);
     return rc.ret;
 }
 

@@ -414,9 +414,8 @@ int coroutine_fn bdrv_driver_pdiscard(BlockDriverState *bs, int64_t offset,
                                       int64_t bytes);
 
 /* block/io-sync.c: run @entry(@opaque) in a coroutine of the node's
- * context and poll until *@done is set (directly if in a coroutine). */
-void bdrv_run_co(BlockDriverState *bs, CoroutineEntry *entry, void *opaque,
-                 bool *done);
+ * context and poll until it has returned (directly if in a coroutine). */
+void bdrv_run_co(BlockDriverState *bs, CoroutineEntry *entry, void *opaque);
 
 /* block/drain.c */
 void coroutine_fn bdrv_drain_gate(BlockDriverState *bs);
