@@ -22,8 +22,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
-#include <time.h>
 #include "qemu/host-utils.h"
+#include "qemu/timer.h"
 #include "block/block_int.h"
 
 static const char *const acct_type_names[BDRV_MAX_IOTYPE] = {
@@ -43,11 +43,8 @@ const char *bdrv_acct_type_name(enum BlockAcctType type)
 
 int64_t bdrv_acct_clock_ns(void)
 {
-    struct timespec ts;
-
-    /* CLOCK_MONOTONIC is served by the vDSO: no system call. */
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
+    /* never a manual clock; CLOCK_MONOTONIC from the vDSO */
+    return qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
 }
 
 /* Bucket i holds [2^i, 2^(i+1)) ns; 0 and 1 ns fall in bucket 0. */

@@ -30,7 +30,6 @@
 
 struct BdrvDirtyBitmap {
     /* Immutable after creation. */
-    BlockDriverState *bs;
     char *name;                  /* NULL: anonymous */
     uint32_t granularity;        /* bytes per chunk, a power of two */
 
@@ -183,7 +182,6 @@ BdrvDirtyBitmap *bdrv_create_dirty_bitmap(BlockDriverState *bs,
         return NULL;
     }
     bitmap = g_new0(BdrvDirtyBitmap, 1);
-    bitmap->bs = bs;
     bitmap->name = g_strdup(name);
     bitmap->granularity = granularity;
     bitmap->hbitmap = hbitmap_alloc(bytes, log2_gran);

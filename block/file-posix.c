@@ -570,23 +570,10 @@ typedef enum {
     PREALLOC_FULL,
 } PreallocMode;
 
-/* The entry @name of @list, or NULL.  (Walked here rather than with
- * get_option_parameter, so create does not need the option parser.) */
-static QEMUOptionParameter *find_option(QEMUOptionParameter *list,
-                                        const char *name)
-{
-    for (; list && list->name; list++) {
-        if (!strcmp(list->name, name)) {
-            return list;
-        }
-    }
-    return NULL;
-}
-
 static bool parse_prealloc(QEMUOptionParameter *options, PreallocMode *mode)
 {
     static const char *const names[] = { "off", "falloc", "full" };
-    QEMUOptionParameter *p = find_option(options, BLOCK_OPT_PREALLOC);
+    QEMUOptionParameter *p = get_option_parameter(options, BLOCK_OPT_PREALLOC);
     const char *v = p && p->value.s ? p->value.s : "off";
 
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -648,7 +635,7 @@ static int preallocate(int fd, int64_t size, PreallocMode mode)
 static int file_create(const char *filename, QEMUOptionParameter *options)
 {
     const char *path = strip_prefix(filename, "file");
-    QEMUOptionParameter *size_opt = find_option(options, BLOCK_OPT_SIZE);
+    QEMUOptionParameter *size_opt = get_option_parameter(options, BLOCK_OPT_SIZE);
     int64_t size = size_opt ? size_opt->value.n : 0;
     PreallocMode mode;
     int fd, ret = 0;

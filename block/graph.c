@@ -172,9 +172,8 @@ static void swap_back_identity(BlockDriverState *a, BlockDriverState *b)
 }
 
 /* Empty queues point at themselves: re-make them after a move. */
-static void reinit_request_queues(BlockDriverState *bs)
+void bdrv_init_request_queues(BlockDriverState *bs)
 {
-    assert(QLIST_EMPTY(&bs->tracked_requests));
     QLIST_INIT(&bs->tracked_requests);
     qemu_co_queue_init(&bs->drain_gate);
     qemu_co_queue_init(&bs->throttled_reqs[0]);
@@ -195,8 +194,10 @@ void bdrv_append(BlockDriverState *bs_new, BlockDriverState *bs_top)
     *bs_new = *bs_top;
     *bs_top = tmp;
     swap_back_identity(bs_top, bs_new);
-    reinit_request_queues(bs_top);
-    reinit_request_queues(bs_new);
+    assert(QLIST_EMPTY(&bs_top->tracked_requests) &&
+           QLIST_EMPTY(&bs_new->tracked_requests));
+    bdrv_init_request_queues(bs_top);
+    bdrv_init_request_queues(bs_new);
 
     /* List heads swapped back land where they were, so the elements'
      * back pointers are still right; only the (empty) queues above had to

@@ -24,6 +24,10 @@ extern BlockDriver bdrv_blkdebug;
 BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size,
                                const char *filename);
 
+/* Empty request lists and queues (empty queues point at themselves, so
+ * a node's copy must be re-made after a move) (graph.c). */
+void bdrv_init_request_queues(BlockDriverState *bs);
+
 /* Every node, named or not (graph.c). */
 void bdrv_all_add(BlockDriverState *bs);
 void bdrv_all_remove(BlockDriverState *bs);
@@ -48,7 +52,7 @@ void bdrv_free(BlockDriverState *bs);
 
 /* Tracked requests (io-tracked.c). */
 void tracked_request_begin(BdrvTrackedRequest *req, BlockDriverState *bs,
-                           int64_t offset, int64_t bytes, bool is_write);
+                           int64_t offset, int64_t bytes);
 void tracked_request_end(BdrvTrackedRequest *req);
 /* Widen @req to @align-aligned bounds and make it serialising; then wait
  * for overlapping requests in flight. */

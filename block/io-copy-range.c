@@ -92,7 +92,7 @@ int coroutine_fn bdrv_co_copy_range_from(BlockDriverState *src,
     trace_bdrv_request_submit(src, "copy-from", src_offset, bytes);
     copy_admit(src, bytes, false);
     start_ns = src->account_latency ? bdrv_acct_clock_ns() : 0;
-    tracked_request_begin(&req, src, src_offset, bytes, false);
+    tracked_request_begin(&req, src, src_offset, bytes);
     tracked_request_wait_serialising(&req);
     ret = src->drv->bdrv_co_copy_range_from(src, src_offset, dst, dst_offset,
                                             bytes, read_flags, write_flags);
@@ -123,7 +123,7 @@ int coroutine_fn bdrv_co_copy_range_to(BlockDriverState *src,
     trace_bdrv_request_submit(dst, "copy-to", dst_offset, bytes);
     copy_admit(dst, bytes, true);
     start_ns = dst->account_latency ? bdrv_acct_clock_ns() : 0;
-    tracked_request_begin(&req, dst, dst_offset, bytes, true);
+    tracked_request_begin(&req, dst, dst_offset, bytes);
     /* The copy writes where we cannot see the data: nobody may write
      * over it meanwhile, and it waits for writes already in flight. */
     tracked_request_serialise(&req, dst->request_alignment);

@@ -142,14 +142,15 @@ static int coroutine_fn status_from_allocation(BlockDriverState *bs,
 static int coroutine_fn file_zero(BlockDriverState *file, int64_t map,
                                   int64_t *pnum)
 {
-    int64_t file_pnum, file_len = bdrv_getlength(file);
+    int64_t file_pnum;
     int ret = bdrv_co_block_status(file, map, *pnum, &file_pnum, NULL, NULL);
 
     if (ret < 0) {
         return 0;
     }
+    /* the length (an fstat) only when the answer depends on it */
     if (!file_pnum || ((ret & BDRV_BLOCK_ZERO) &&
-                       map + file_pnum >= file_len)) {
+                       map + file_pnum >= bdrv_getlength(file))) {
         return BDRV_BLOCK_ZERO;
     }
     *pnum = file_pnum;

@@ -19,16 +19,14 @@
 #include "block/internal.h"
 
 void tracked_request_begin(BdrvTrackedRequest *req, BlockDriverState *bs,
-                           int64_t offset, int64_t bytes, bool is_write)
+                           int64_t offset, int64_t bytes)
 {
     *req = (BdrvTrackedRequest) {
         .bs = bs,
         .offset = offset,
         .bytes = bytes,
-        .is_write = is_write,
         .overlap_offset = offset,
         .overlap_bytes = bytes,
-        .co = qemu_coroutine_self(),
     };
     qemu_co_queue_init(&req->wait_queue);
     QLIST_INSERT_HEAD(&bs->tracked_requests, req, list);
@@ -79,9 +77,7 @@ static void coroutine_fn wait_for_conflicts(BdrvTrackedRequest *req)
     BdrvTrackedRequest *other;
 
     while ((other = find_conflict(req)) != NULL) {
-        req->waiting_for = other;
         qemu_co_queue_wait(&other->wait_queue, NULL);
-        req->waiting_for = NULL;
     }
 }
 

@@ -182,7 +182,7 @@ static int coroutine_fn do_preadv(BlockDriverState *bs, int64_t offset,
     int64_t start_ns = acct_start(bs);
     int ret;
 
-    tracked_request_begin(&req, bs, offset, bytes, false);
+    tracked_request_begin(&req, bs, offset, bytes);
     tracked_request_wait_serialising(&req);
     if (QEMU_IS_ALIGNED(offset | bytes, align)) {
         ret = aligned_preadv(bs, &req, offset, bytes, qiov, flags);
@@ -338,7 +338,7 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, int64_t offset,
     int64_t start_ns = acct_start(bs);
     int ret;
 
-    tracked_request_begin(&req, bs, offset, bytes, true);
+    tracked_request_begin(&req, bs, offset, bytes);
     if (QEMU_IS_ALIGNED(offset | bytes, align)) {
         tracked_request_wait_serialising(&req);
         ret = aligned_pwritev(bs, offset, bytes, qiov, flags);
@@ -401,7 +401,7 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
     bdrv_inc_in_flight(bs);
     bdrv_drain_gate(bs);
     start_ns = acct_start(bs);
-    tracked_request_begin(&req, bs, start, end - start, true);
+    tracked_request_begin(&req, bs, start, end - start);
     tracked_request_wait_serialising(&req);
     BLKDBG_EVENT(bs, BLKDBG_DISCARD);
     ret = bdrv_driver_pdiscard(bs, start, end - start);

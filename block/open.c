@@ -40,12 +40,8 @@ BlockDriverState *bdrv_new(const char *device_name)
     bs->buffer_alignment = BDRV_SECTOR_SIZE;
     bs->enable_write_cache = 1;
     bs->account_latency = true;
-    QLIST_INIT(&bs->tracked_requests);
     QLIST_INIT(&bs->dirty_bitmaps);
-    qemu_co_queue_init(&bs->drain_gate);
-    qemu_co_queue_init(&bs->throttled_reqs[0]);
-    qemu_co_queue_init(&bs->throttled_reqs[1]);
-    qemu_co_queue_init(&bs->stopped_reqs);
+    bdrv_init_request_queues(bs);
     bdrv_all_add(bs);
     return bs;
 }

@@ -369,11 +369,6 @@ void qcow2_release_loaded_bitmaps(BlockDriverState *bs)
 
 /* ---- for the overlap check and check/repair ------------------------- */
 
-static bool ranges_overlap(int64_t a, int64_t alen, int64_t b, int64_t blen)
-{
-    return a < b + blen && b < a + alen;
-}
-
 const char *qcow2_bitmaps_overlap(BDRVQcow2State *s,
                                   Qcow2MetadataOverlap ign,
                                   int64_t offset, int64_t size)
@@ -382,7 +377,7 @@ const char *qcow2_bitmaps_overlap(BDRVQcow2State *s,
         return NULL;
     }
     if (!(ign & QCOW2_OL_BITMAP_DIRECTORY) &&
-        ranges_overlap(offset, size, s->bitmap_directory_offset,
+        qcow2_ranges_overlap(offset, size, s->bitmap_directory_offset,
                        s->bitmap_directory_size)) {
         return "the bitmap directory";
     }
@@ -390,7 +385,7 @@ const char *qcow2_bitmaps_overlap(BDRVQcow2State *s,
                       i < s->bitmaps->len; i++) {
         Qcow2Bitmap *bm = g_ptr_array_index(s->bitmaps, i);
 
-        if (ranges_overlap(offset, size, bm->table_offset,
+        if (qcow2_ranges_overlap(offset, size, bm->table_offset,
                            MAX((int64_t)bm->table_size * 8, 1))) {
             return "a bitmap table";
         }

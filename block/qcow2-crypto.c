@@ -89,16 +89,13 @@ bool qcow2_crypto_area(BDRVQcow2State *s, uint64_t *offset,
 static int locate_area(BlockDriverState *bs, Qcow2Crypto *c)
 {
     BDRVQcow2State *s = bs->opaque;
-    Qcow2UnknownExt *e = find_crypto_ext(s);
     Error **errp = bdrv_driver_errp();
 
-    if (!e || e->len < 16) {
+    if (!qcow2_crypto_area(s, &c->area_offset, &c->area_length)) {
         error_setg(errp, "encrypted image (LUKS) lacks a valid full disk "
                    "encryption header extension");
         return -EINVAL;
     }
-    c->area_offset = be64_load(e->data);
-    c->area_length = be64_load(e->data + 8);
     if (offset_into_cluster(s, c->area_offset) ||
         c->area_offset < (uint64_t)s->cluster_size ||
         c->area_length < QCRYPTO_LUKS_HEADER_LEN ||

@@ -322,7 +322,7 @@ static int coroutine_fn write_run(BlockDriverState *bs, uint64_t offset,
 }
 
 /* Refuse writes to corrupt images; set the dirty bit for lazy refcounts. */
-static int coroutine_fn write_prologue(BlockDriverState *bs)
+int coroutine_fn qcow2_co_write_prologue(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
     int ret = 0;
@@ -339,11 +339,6 @@ static int coroutine_fn write_prologue(BlockDriverState *bs)
     return ret;
 }
 
-int coroutine_fn qcow2_co_write_prologue(BlockDriverState *bs)
-{
-    return write_prologue(bs);
-}
-
 static int coroutine_fn do_pwritev(BlockDriverState *bs, uint64_t offset,
                                    uint64_t bytes, QEMUIOVector *qiov)
 {
@@ -351,7 +346,7 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, uint64_t offset,
     int ret = qcow2_crypto_check_key(bs);
 
     if (ret == 0) {
-        ret = write_prologue(bs);
+        ret = qcow2_co_write_prologue(bs);
     }
 
     while (ret == 0 && bytes > 0) {
@@ -447,7 +442,7 @@ int coroutine_fn qcow2_co_write_zeroes(BlockDriverState *bs,
     if (start >= end) {
         return zero_partial(bs, offset, bytes);
     }
-    ret = write_prologue(bs);
+    ret = qcow2_co_write_prologue(bs);
     if (ret == 0 && offset < start) {
         ret = zero_partial(bs, offset, start - offset);
     }
@@ -483,7 +478,7 @@ int coroutine_fn qcow2_co_discard(BlockDriverState *bs, int64_t sector_num,
         return 0;            /* advisory: partial clusters stay, and a raw
                               * data file keeps every guest byte */
     }
-    ret = write_prologue(bs);
+    ret = qcow2_co_write_prologue(bs);
     if (ret == 0) {
         qemu_co_mutex_lock(&s->lock);
         ret = qcow2_cluster_discard(bs, start, end - start, false);

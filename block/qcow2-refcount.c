@@ -552,11 +552,6 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
 
 /* ---- overlap check ----------------------------------------------------- */
 
-static bool overlaps(int64_t a, int64_t alen, int64_t b, int64_t blen)
-{
-    return a < b + blen && b < a + alen;
-}
-
 /* Name of the metadata [@offset, +@size) would hit, or NULL. */
 static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
                                 int64_t offset, int64_t size)
@@ -565,25 +560,27 @@ static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
         return "the image header";
     }
     if (!(ign & QCOW2_OL_ACTIVE_L1) && s->l1_size &&
-        overlaps(offset, size, s->l1_table_offset,
-                 (int64_t)s->l1_size * 8)) {
+        qcow2_ranges_overlap(offset, size, s->l1_table_offset,
+                             (int64_t)s->l1_size * 8)) {
         return "the active L1 table";
     }
     if (!(ign & QCOW2_OL_REFCOUNT_TABLE) &&
-        overlaps(offset, size, s->refcount_table_offset,
-                 (int64_t)s->refcount_table_size * 8)) {
+        qcow2_ranges_overlap(offset, size, s->refcount_table_offset,
+                             (int64_t)s->refcount_table_size * 8)) {
         return "the refcount table";
     }
     if (!(ign & QCOW2_OL_SNAPSHOT_TABLE) && s->nb_snapshots &&
-        overlaps(offset, size, s->snapshots_offset,
-                 MAX(s->snapshots_size, 1))) {
+        qcow2_ranges_overlap(offset, size, s->snapshots_offset,
+                             MAX(s->snapshots_size, 1))) {
         return "the snapshot table";
     }
     if (!(ign & QCOW2_OL_INACTIVE_L1) && s->snapshots) {
         for (uint32_t i = 0; i < s->nb_snapshots; i++) {
-            if (s->snapshots[i].l1_size &&
-                overlaps(offset, size, s->snapshots[i].l1_table_offset,
-                         (int64_t)s->snapshots[i].l1_size * 8)) {
+            const QCowSnapshot *sn = &s->snapshots[i];
+
+            if (sn->l1_size &&
+                qcow2_ranges_overlap(offset, size, sn->l1_table_offset,
+                                     (int64_t)sn->l1_size * 8)) {
                 return "the L1 table of a snapshot";
             }
         }
@@ -591,7 +588,7 @@ static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
     if (!(ign & QCOW2_OL_ACTIVE_L2)) {
         for (uint32_t i = 0; i < s->l1_size; i++) {
             uint64_t l2 = s->l1_table[i] & L1E_OFFSET_MASK;
-            if (l2 && overlaps(offset, size, l2, s->cluster_size)) {
+            if (l2 && qcow2_ranges_overlap(offset, size, l2, s->cluster_size)) {
                 return "an active L2 table";
             }
         }
@@ -599,7 +596,7 @@ static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
     if (!(ign & QCOW2_OL_REFCOUNT_BLOCK)) {
         for (uint32_t i = 0; i < s->refcount_table_used; i++) {
             uint64_t rb = s->refcount_table[i] & REFT_OFFSET_MASK;
-            if (rb && overlaps(offset, size, rb, s->cluster_size)) {
+            if (rb && qcow2_ranges_overlap(offset, size, rb, s->cluster_size)) {
                 return "a refcount block";
             }
         }

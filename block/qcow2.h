@@ -615,6 +615,13 @@ int coroutine_fn qcow2_ref_clusters(BlockDriverState *bs, uint64_t offset,
  * overlap check only looks at entries below it). */
 void qcow2_refcount_table_note(BDRVQcow2State *s);
 
+/* Do [@a, +@alen) and [@b, +@blen) share a byte? */
+static inline bool qcow2_ranges_overlap(int64_t a, int64_t alen, int64_t b,
+                                        int64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
 int qcow2_pre_write_overlap_check(BlockDriverState *bs,
                                   Qcow2MetadataOverlap ign,
                                   int64_t offset, int64_t size);

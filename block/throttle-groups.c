@@ -83,7 +83,6 @@ struct ThrottleGroup {
     /* ---- protected by lock ---- */
     ThrottleState ts;
     ThrottleTimers tt;          /* uninitialised until the first member */
-    QEMUClockType clock_type;
     QTAILQ_HEAD(, BdrvThrottleMember) members;
     BdrvThrottleMember *tokens[2];  /* member served last, per direction */
     BdrvThrottleMember *woken[2];   /* member whose woken request runs next */
@@ -176,12 +175,11 @@ static void group_attach_timers_locked(ThrottleGroup *tg, AioContext *ctx,
                                        QEMUClockType clock_type)
 {
     if (throttle_timers_are_initialized(&tg->tt)) {
-        if (tg->tt.aio_context == ctx && tg->clock_type == clock_type) {
+        if (tg->tt.aio_context == ctx && tg->tt.clock_type == clock_type) {
             return;
         }
         throttle_timers_destroy(&tg->tt);
     }
-    tg->clock_type = clock_type;
     throttle_timers_init(&tg->tt, ctx, clock_type, read_timer_cb,
                          write_timer_cb, tg);
 }

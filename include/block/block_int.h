@@ -354,13 +354,10 @@ struct BdrvTrackedRequest {
     BlockDriverState *bs;
     int64_t offset;
     int64_t bytes;
-    bool is_write;
     bool serialising;
     int64_t overlap_offset;
     int64_t overlap_bytes;
-    Coroutine *co;
     CoQueue wait_queue;          /* requests waiting for this one */
-    BdrvTrackedRequest *waiting_for;
     QLIST_ENTRY(BdrvTrackedRequest) list;
 };
 
