@@ -85,14 +85,6 @@ char *size_to_str(uint64_t value)
                            units[i]);
 }
 
-int64_t tool_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Store the "key=value" in @cur into @t and empty @cur. */
 static bool keyval_add(GHashTable *t, GString *cur, Error **errp)
 {

@@ -27,9 +27,6 @@ void cvtstr(double value, char *buf, size_t size);
 /* "1 GiB", "16 KiB", "512 B": qemu-img's size format.  g_free it. */
 char *size_to_str(uint64_t value);
 
-/* Monotonic clock in nanoseconds, for timing reports. */
-int64_t tool_now_ns(void);
-
 /* How the command line asks for an image to be opened. */
 typedef struct ToolOpenSpec {
     const char *format;      /* -f, or NULL to probe */

@@ -13,6 +13,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/timer.h"
 #include "qemu/main-loop.h"
 #include "block/block_int.h"
 #include "img.h"
@@ -210,14 +211,14 @@ static int bench_run(BenchData *b, const BenchArgs *a)
             printf("Sending flush every %d requests\n", b->flush_interval);
         }
     }
-    start = tool_now_ns();
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     bench_cb(b, 0);
     while (b->n > 0) {
         aio_poll(bdrv_get_aio_context(b->bs), true);
     }
     if (!a->quiet) {
         printf("Run completed in %3.3f seconds.\n",
-               (tool_now_ns() - start) / 1e9);
+               (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start) / 1e9);
     }
     qemu_iovec_destroy(&b->qiov);
     qemu_vfree(b->buf);

@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/timer.h"
 #include "qemu/main-loop.h"
 #include "block/block_int.h"
 #include "io-cmds.h"
@@ -27,7 +28,7 @@ typedef struct AioCmd {
 
 static void aio_cmd_complete(AioCmd *a, int ret)
 {
-    int64_t elapsed = tool_now_ns() - a->start_ns;
+    int64_t elapsed = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - a->start_ns;
 
     if (ret < 0) {
         printf("%s failed: %s\n", a->write ? "aio_write" : "aio_read",
@@ -91,9 +92,10 @@ static int aio_cmd_start(IOState *s, int argc, char **argv, bool write)
         g_free(a);
         return -EINVAL;
     }
-    a->buf = io_build_qiov(s->bs, &a->qiov, lens, a->o.pattern, &a->total);
+    a->buf = io_build_qiov(s->bs, &a->qiov, lens,
+                           write && a->o.zero ? -1 : a->o.pattern, &a->total);
     s->aio_in_flight++;
-    a->start_ns = tool_now_ns();
+    a->start_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     qemu_coroutine_enter(qemu_coroutine_create(aio_cmd_entry, a));
     return 0;
 }

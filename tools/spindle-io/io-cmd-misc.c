@@ -33,9 +33,9 @@ int io_cmd_discard(IOState *s, int argc, char **argv)
         !io_parse_num(argv[optind + 1], &bytes)) {
         return -EINVAL;
     }
-    start = tool_now_ns();
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     ret = io_request(s->bs, IO_REQ_DISCARD, offset, bytes, NULL, 0);
-    start = tool_now_ns() - start;
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
     if (ret < 0) {
         printf("discard failed: %s\n", strerror(-ret));
     } else if (!quiet) {

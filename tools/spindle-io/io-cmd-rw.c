@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/timer.h"
 #include "block/block_int.h"
 #include "io-cmds.h"
 #include <getopt.h>
@@ -77,6 +78,10 @@ uint8_t *io_build_qiov(BlockDriverState *bs, QEMUIOVector *qiov,
     for (guint i = 0; i < lens->len; i++) {
         *total += g_array_index(lens, int64_t, i);
     }
+    if (fill < 0) {             /* a zero write: no data to carry */
+        qemu_iovec_init(qiov, 0);
+        return NULL;
+    }
     buf = qemu_blockalign(bs, *total);
     memset(buf, fill, *total);
     qemu_iovec_init(qiov, lens->len);
@@ -103,9 +108,9 @@ static int do_read(IOState *s, int argc, char **argv, bool vectored)
         return -EINVAL;
     }
     buf = io_build_qiov(s->bs, &qiov, lens, 0xab, &total);
-    start = tool_now_ns();
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     ret = io_request(s->bs, IO_REQ_READ, offset, total, &qiov, 0);
-    start = tool_now_ns() - start;
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
     if (ret < 0) {
         printf("%s failed: %s\n", argv[0], strerror(-ret));
     } else {
@@ -149,11 +154,11 @@ static int do_write(IOState *s, int argc, char **argv, bool vectored)
         return -EINVAL;
     }
     flags = (o.fua ? BDRV_REQ_FUA : 0) | (o.unmap ? BDRV_REQ_MAY_UNMAP : 0);
-    buf = io_build_qiov(s->bs, &qiov, lens, o.pattern, &total);
-    start = tool_now_ns();
+    buf = io_build_qiov(s->bs, &qiov, lens, o.zero ? -1 : o.pattern, &total);
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     ret = io_request(s->bs, o.zero ? IO_REQ_ZERO : IO_REQ_WRITE, offset,
                      total, o.zero ? NULL : &qiov, flags);
-    start = tool_now_ns() - start;
+    start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start;
     if (ret < 0) {
         printf("%s failed: %s\n", argv[0], strerror(-ret));
     } else if (!o.quiet) {

@@ -84,7 +84,9 @@ bool io_parse_rw_opts(int argc, char **argv, const char *optstr,
 bool io_parse_range(int argc, char **argv, int first, bool many,
                     int64_t *offset, GArray *lens);
 /* Allocate one buffer for all @lens, filled with @fill, and a qiov over
- * it with one element per length; *@total gets the sum.  (io-cmd-rw.c) */
+ * it with one element per length; *@total gets the sum.  A negative
+ * @fill (zero writes) allocates nothing: NULL and an empty qiov.
+ * (io-cmd-rw.c) */
 uint8_t *io_build_qiov(BlockDriverState *bs, QEMUIOVector *qiov,
                        GArray *lens, int fill, int64_t *total);
 /* Reset getopt for a command's argv. */
