@@ -228,6 +228,9 @@ static int coroutine_fn write_data_zero_cow(BlockDriverState *bs,
     return ret;
 }
 
+static int coroutine_fn reads_as_zero(BlockDriverState *bs, uint64_t offset,
+                                      uint64_t bytes);
+
 /*
  * Write @bytes of @qiov (from @qiov_offset) into the new clusters of @m,
  * with the copy-on-write head and tail around it, in one request.  The
@@ -249,6 +252,14 @@ static int coroutine_fn write_new_clusters(BlockDriverState *bs,
 
     assert(to - from == head + bytes + tail &&
            to <= (uint64_t)m->nb_clusters << s->cluster_bits);
+    /* Head and tail that read as zeroes by the mapping alone (no backing
+     * data behind them) need no buffers read and scanned. */
+    if ((head || tail) && !s->crypto &&
+        (!head || reads_as_zero(bs, m->guest_offset + from, head) == 1) &&
+        (!tail || reads_as_zero(bs, m->guest_offset + m->cow_end.offset,
+                                tail) == 1)) {
+        return write_data_zero_cow(bs, m, qiov, qiov_offset, bytes);
+    }
     ret = read_old(bs, m->guest_offset + from, head, &head_buf);
     if (ret == 0) {
         ret = read_old(bs, m->guest_offset + m->cow_end.offset, tail,
