@@ -351,7 +351,9 @@ static void count_refcount_structure(Qcow2CheckState *cs)
         }
         if ((entry & REFT_RESERVED_MASK) || offset_into_cluster(s, off)) {
             why = "is not cluster aligned; refcount table entry corrupted";
-        } else if (off + s->cluster_size > (uint64_t)cs->file_len) {
+        } else if (off > (uint64_t)cs->file_len ||
+                   (uint64_t)cs->file_len - off < s->cluster_size) {
+            /* (written so that an offset near 2^64 cannot wrap) */
             why = "is outside the image file";
         } else {
             qcow2_check_inc_refs(cs, off, s->cluster_size);

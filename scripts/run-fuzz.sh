@@ -32,6 +32,9 @@ ninja -C "$dir" tests/fuzz/fuzz-image >"$dir/ninja-fuzz.log" 2>&1 ||
 # Seed corpus: small valid images of every format we read.
 corpus="$dir/fuzz-corpus/image"
 rm -rf "$corpus"; mkdir -p "$corpus" "$dir/fuzz-crashes"
+for f in "$(dirname "$0")"/../tests/fuzz/corpus/*; do   # past findings
+    [ "${f##*/}" = README ] || cp "$f" "$corpus/"
+done
 head -c 4096 /dev/zero >"$corpus/raw-zero"
 head -c 4096 /dev/urandom >"$corpus/raw-random"
 if command -v qemu-img >/dev/null 2>&1; then
