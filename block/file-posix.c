@@ -6,7 +6,8 @@
  * wants), takes OFD image locks (file-posix-lock.c) unless locking=off
  * or force-share, and moves data through the backend the aio mode picks:
  * the thread pool (file-posix-threads.c) or io_uring
- * (file-posix-io_uring.c, falling back to threads with a warning).
+ * (file-posix-io_uring.c, falling back to threads with a warning, or
+ * silently for aio=auto).
  * Flush is fdatasync, skipped when nothing changed since the last one.
  * Discard punches holes, write-zeroes uses FALLOC_FL_ZERO_RANGE (else a
  * hole, else -ENOTSUP so the generic layer writes zeroes), allocation
@@ -208,8 +209,11 @@ static void attach_backend(BlockDriverState *bs, AioContext *ctx)
     s->aio = (bs->open_flags & BDRV_O_NATIVE_AIO) ? &file_aio_io_uring
                                                   : &file_aio_threads;
     if (!s->aio->attach(s, ctx, &err)) {
-        warn_report("%s: aio=%s is not available (%s); using aio=threads",
-                    bs->filename, s->aio->name, error_get_pretty(err));
+        if (!(bs->open_flags & BDRV_O_AIO_AUTO)) {
+            warn_report("%s: aio=%s is not available (%s); using "
+                        "aio=threads", bs->filename, s->aio->name,
+                        error_get_pretty(err));
+        }
         error_free(err);
         s->aio = &file_aio_threads;
         s->aio->attach(s, ctx, &error_abort);

@@ -99,7 +99,7 @@ static bool take_generic_options(GHashTable *options, int *flags,
     }
     if ((v = g_hash_table_lookup(options, "aio"))) {
         if (bdrv_parse_aio_flags(v, flags) < 0) {
-            error_setg(errp, "invalid aio mode '%s' (threads, native, "
+            error_setg(errp, "invalid aio mode '%s' (threads, native, auto, "
                        "io_uring)", v);
             return false;
         }

@@ -84,12 +84,27 @@ bool bdrv_opt_take_size(BlockDriverState *bs, const char *key, uint64_t def,
     return parse_option_size(key, str, value, bdrv_driver_errp()) == 0;
 }
 
+typedef struct FlagMode {
+    const char *name;
+    int bits;
+} FlagMode;
+
+/* Replace the @mask bits of *@flags with those of the mode named @name. */
+static int set_mode_bits(const FlagMode *modes, size_t n, int mask,
+                         const char *name, int *flags)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(name, modes[i].name)) {
+            *flags = (*flags & ~mask) | modes[i].bits;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int bdrv_parse_cache_flags(const char *mode, int *flags)
 {
-    static const struct {
-        const char *name;
-        int bits;
-    } modes[] = {
+    static const FlagMode modes[] = {
         { "writeback", BDRV_O_CACHE_WB },
         { "none", BDRV_O_NOCACHE | BDRV_O_CACHE_WB },
         { "off", BDRV_O_NOCACHE | BDRV_O_CACHE_WB },
@@ -98,23 +113,19 @@ int bdrv_parse_cache_flags(const char *mode, int *flags)
         { "unsafe", BDRV_O_CACHE_WB | BDRV_O_NO_FLUSH },
     };
 
-    for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
-        if (!strcmp(mode, modes[i].name)) {
-            *flags = (*flags & ~BDRV_O_CACHE_MASK) | modes[i].bits;
-            return 0;
-        }
-    }
-    return -1;
+    return set_mode_bits(modes, G_N_ELEMENTS(modes), BDRV_O_CACHE_MASK,
+                         mode, flags);
 }
 
 int bdrv_parse_aio_flags(const char *mode, int *flags)
 {
-    if (!strcmp(mode, "threads")) {
-        *flags &= ~BDRV_O_NATIVE_AIO;
-    } else if (!strcmp(mode, "native") || !strcmp(mode, "io_uring")) {
-        *flags |= BDRV_O_NATIVE_AIO;
-    } else {
-        return -1;
-    }
-    return 0;
+    static const FlagMode modes[] = {
+        { "threads", 0 },
+        { "native", BDRV_O_NATIVE_AIO },
+        { "io_uring", BDRV_O_NATIVE_AIO },
+        { "auto", BDRV_O_NATIVE_AIO | BDRV_O_AIO_AUTO },
+    };
+
+    return set_mode_bits(modes, G_N_ELEMENTS(modes),
+                         BDRV_O_NATIVE_AIO | BDRV_O_AIO_AUTO, mode, flags);
 }

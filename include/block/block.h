@@ -60,6 +60,9 @@ typedef struct BdrvDirtyBitmapIter BdrvDirtyBitmapIter;
 #define BDRV_O_PROTOCOL      0x1000 /* open @filename with a protocol only */
 #define BDRV_O_FORCE_SHARE   0x2000 /* read-only open ignoring other locks */
 #define BDRV_O_DIRECTSYNC    0x4000 /* every write is followed by a flush */
+#define BDRV_O_AIO_AUTO      0x8000 /* with NATIVE_AIO: where io_uring is
+                                     * missing, use threads without a
+                                     * warning (aio=auto) */
 
 #define BDRV_O_CACHE_MASK (BDRV_O_NOCACHE | BDRV_O_CACHE_WB | \
                            BDRV_O_NO_FLUSH | BDRV_O_DIRECTSYNC)
@@ -71,7 +74,10 @@ typedef struct BdrvDirtyBitmapIter BdrvDirtyBitmapIter;
  */
 int bdrv_parse_cache_flags(const char *mode, int *flags);
 
-/* Same for aio modes: threads, native or io_uring.  0 or -1. */
+/*
+ * Same for aio modes: threads, native or io_uring, or auto (io_uring
+ * where the kernel has it, threads otherwise, silently).  0 or -1.
+ */
 int bdrv_parse_aio_flags(const char *mode, int *flags);
 
 /* ---- request flags (byte-granular API) ------------------------------- */

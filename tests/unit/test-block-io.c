@@ -142,8 +142,16 @@ static void test_cache_flags(void)
     g_assert_cmpint(bdrv_parse_cache_flags("bogus", &flags), ==, -1);
     g_assert_cmpint(bdrv_parse_aio_flags("io_uring", &flags), ==, 0);
     g_assert_true(flags & BDRV_O_NATIVE_AIO);
+    g_assert_false(flags & BDRV_O_AIO_AUTO);
+    g_assert_cmpint(bdrv_parse_aio_flags("auto", &flags), ==, 0);
+    g_assert_true(flags & BDRV_O_NATIVE_AIO);
+    g_assert_true(flags & BDRV_O_AIO_AUTO);
+    g_assert_cmpint(bdrv_parse_aio_flags("bogus", &flags), ==, -1);
+    g_assert_true(flags & BDRV_O_AIO_AUTO);       /* left alone */
     g_assert_cmpint(bdrv_parse_aio_flags("threads", &flags), ==, 0);
-    g_assert_false(flags & BDRV_O_NATIVE_AIO);
+    g_assert_false(flags & (BDRV_O_NATIVE_AIO | BDRV_O_AIO_AUTO));
+    g_assert_cmpint(flags, ==, BDRV_O_RDWR | BDRV_O_CACHE_WB |
+                    BDRV_O_NO_FLUSH);
 }
 
 /* ---- the three styles ------------------------------------------------- */

@@ -14,10 +14,10 @@
  * (compressed clusters are written whole, as qemu-img does).
  *
  * Key invariant: with wr_in_order, wr_offset is the end of the last
- * chunk written, and a worker writes only once wr_offset equals its
- * chunk's offset; chunks are handed out in increasing order, so the
- * worker holding the lowest unwritten chunk never waits and the queue
- * always advances.
+ * chunk whose writes are issued, and a worker issues its writes only once
+ * wr_offset equals its chunk's offset; chunks are handed out in
+ * increasing order, so the worker holding the lowest unissued chunk never
+ * waits and the queue always advances.
  *
  * Copy offloading (ConvertParams.offload): a data chunk is handed to
  * bdrv_co_copy_range instead of being read; it then never enters our
@@ -190,6 +190,72 @@ static int coroutine_fn write_buf(ConvertState *s, int64_t offset,
     return bdrv_co_pwritev(s->p->target, offset, len, &qiov, 0);
 }
 
+/*
+ * Writes issued by one chunk in in-order mode, each in a coroutine of
+ * its own: entered at once, it runs into the block layer until its first
+ * wait, so the chunk can pass the turn as soon as all its writes are
+ * issued, and the next chunk's writes queue behind them while they run.
+ */
+typedef struct WriteBatch {
+    ConvertState *s;
+    int inflight;
+    int ret;                    /* first error of the batch */
+    CoQueue idle;               /* the worker, waiting for inflight == 0 */
+} WriteBatch;
+
+typedef struct IssuedWrite {
+    WriteBatch *batch;
+    int64_t offset, len;
+    uint8_t *buf;               /* NULL: write zeroes */
+} IssuedWrite;
+
+static void coroutine_fn issued_write_co(void *opaque)
+{
+    IssuedWrite *w = opaque;
+    WriteBatch *b = w->batch;
+    int ret = w->buf ? write_buf(b->s, w->offset, w->len, w->buf)
+                     : write_zeroes(b->s, w->offset, w->len);
+
+    if (ret < 0 && !b->ret) {
+        b->ret = ret;
+    }
+    g_free(w);
+    if (--b->inflight == 0) {
+        qemu_co_queue_restart_all(&b->idle);
+    }
+}
+
+/* Write data (@buf) or zeroes (@buf NULL): issued into @b, or right here
+ * when there is no batch. */
+static int coroutine_fn issue_write(ConvertState *s, WriteBatch *b,
+                                    int64_t offset, int64_t len,
+                                    uint8_t *buf)
+{
+    IssuedWrite *w;
+
+    if (!b) {
+        return buf ? write_buf(s, offset, len, buf)
+                   : write_zeroes(s, offset, len);
+    }
+    if (!buf && s->p->has_zero_init) {
+        return 0;       /* nothing to issue */
+    }
+    w = g_new(IssuedWrite, 1);
+    *w = (IssuedWrite){ .batch = b, .offset = offset, .len = len, .buf = buf };
+    b->inflight++;
+    qemu_coroutine_enter(qemu_coroutine_create(issued_write_co, w));
+    return b->ret;
+}
+
+/* Wait for every write of @b; its first error or 0. */
+static int coroutine_fn batch_wait(WriteBatch *b)
+{
+    while (b->inflight) {
+        qemu_co_queue_wait(&b->idle, NULL);
+    }
+    return b->ret;
+}
+
 /* Offset of chunk @c in its source node. */
 static int64_t src_offset(ConvertState *s, const Chunk *c)
 {
@@ -256,13 +322,13 @@ static int64_t run_len(ConvertState *s, int64_t offset, const uint8_t *buf,
 
 /* Write data, turning zero blocks of min_sparse bytes into zero writes. */
 static int coroutine_fn write_sparse(ConvertState *s, const Chunk *c,
-                                     uint8_t *buf)
+                                     uint8_t *buf, WriteBatch *b)
 {
     for (int64_t pos = 0; pos < c->len;) {
         bool zero;
         int64_t n = run_len(s, c->offset, buf, pos, c->len, &zero);
-        int ret = zero ? write_zeroes(s, c->offset + pos, n)
-                       : write_buf(s, c->offset + pos, n, buf + pos);
+        int ret = issue_write(s, b, c->offset + pos, n,
+                              zero ? NULL : buf + pos);
 
         if (ret < 0) {
             return ret;
@@ -284,14 +350,15 @@ static int coroutine_fn write_compressed(ConvertState *s, const Chunk *c,
                                  DIV_ROUND_UP(c->len, BDRV_SECTOR_SIZE));
 }
 
+/* Write chunk @c: its writes issued into @b, or done here if @b is NULL. */
 static int coroutine_fn write_chunk(ConvertState *s, const Chunk *c,
-                                    uint8_t *buf)
+                                    uint8_t *buf, WriteBatch *b)
 {
     switch (c->kind) {
     case CHUNK_BACKING:
         return 0;
     case CHUNK_ZERO:
-        return write_zeroes(s, c->offset, c->len);
+        return issue_write(s, b, c->offset, c->len, NULL);
     case CHUNK_DATA:
         break;
     }
@@ -299,9 +366,9 @@ static int coroutine_fn write_chunk(ConvertState *s, const Chunk *c,
         return write_compressed(s, c, buf);
     }
     if (!s->p->min_sparse) {
-        return write_buf(s, c->offset, c->len, buf);
+        return issue_write(s, b, c->offset, c->len, buf);
     }
-    return write_sparse(s, c, buf);
+    return write_sparse(s, c, buf, b);
 }
 
 /* ---- the workers ---------------------------------------------------- */
@@ -371,25 +438,44 @@ static int coroutine_fn offload_chunk(ConvertState *s, const Chunk *c,
     if (ret == -ENOTSUP && s->p->offload == CONVERT_OFFLOAD_AUTO) {
         ret = read_chunk(s, c, buf);
         if (ret == 0) {
-            ret = write_chunk(s, c, buf);
+            ret = write_chunk(s, c, buf, NULL);
         }
     }
     return ret;
 }
 
+/*
+ * Read @c, wait for its turn, write it.  In in-order mode the turn
+ * passes once the writes are issued, not once they are done: the block
+ * layer keeps them in issue order (allocation happens under FIFO locks;
+ * io_uring runs buffered writes to one file one after another), and the
+ * target never idles between two chunks.
+ */
 static int coroutine_fn copy_chunk(ConvertState *s, const Chunk *c,
                                    uint8_t *buf)
 {
     bool offload = c->kind == CHUNK_DATA &&
                    s->p->offload != CONVERT_OFFLOAD_OFF && !s->offload_off;
     int ret = c->kind == CHUNK_DATA && !offload ? read_chunk(s, c, buf) : 0;
+    WriteBatch batch = { .s = s };
+    WriteBatch *b = s->p->wr_in_order && !s->p->compressed ? &batch : NULL;
 
+    qemu_co_queue_init(&batch.idle);
     if (ret == 0) {
         wait_turn(s, c);
         ret = s->ret ? s->ret
-              : offload ? offload_chunk(s, c, buf) : write_chunk(s, c, buf);
+              : offload ? offload_chunk(s, c, buf)
+              : write_chunk(s, c, buf, b);
     }
     end_turn(s, c, ret);
+    if (b) {
+        int wret = batch_wait(b);
+
+        ret = ret < 0 ? ret : wret;
+        if (ret < 0 && !s->ret) {
+            s->ret = ret;
+        }
+    }
     return ret;
 }
 

@@ -7,8 +7,10 @@
  * unallocated or backing-file extents are single chunks that need no
  * read.  Each worker coroutine takes the next chunk, reads it, looks for
  * zero blocks of min_sparse bytes, and writes data, zeroes or nothing.
- * With wr_in_order the writes land strictly in offset order (reads run
- * ahead), as qemu-img does without -W.
+ * With wr_in_order the writes are issued strictly in offset order (reads
+ * run ahead), so a format target allocates its clusters in guest order,
+ * as qemu-img does without -W; unlike qemu-img, a chunk's writes need
+ * not be finished before the next chunk's are issued.
  *
  * Main thread only; every node in the main AioContext.
  *

@@ -27,7 +27,7 @@ static const char convert_usage[] =
 "[--target-is-zero] [-U] [-c] [-p] [--progress=human|json] [-q] [-n] "
 "[-f fmt] [-t cache] [-T src_cache] [-O output_fmt] "
 "[-B backing_file [-F backing_fmt]] [-o options] [-l snapshot_param] "
-"[-C] "
+"[-C] [--aio=auto|threads|io_uring] "
 "[-s snapshot] [-S sparse_size] [-m num_coroutines] [-W] "
 "filename [filename2 [...]] output_filename\n"
 "Convert (and concatenate) the source images into output_filename.\n"
@@ -43,7 +43,10 @@ static const char convert_usage[] =
 "  -S size         zero runs of at least size bytes become holes\n"
 "                  (default 4k; 0 writes everything, offloading the copy\n"
 "                  of data with copy_file_range where the images allow)\n"
-"  -t / -T cache   target (default unsafe) / source (default writeback)\n";
+"  -t / -T cache   target (default unsafe) / source (default writeback)\n"
+"  --aio=mode      file I/O of source and target: auto (default: io_uring\n"
+"                  where the kernel has it, else threads), threads or\n"
+"                  io_uring\n";
 
 typedef struct ConvertArgs {
     ToolOpenSpec src_spec;
@@ -61,7 +64,7 @@ typedef struct ConvertArgs {
 
 enum {
     OPT_IMAGE_OPTS = 256, OPT_TARGET_IMAGE_OPTS, OPT_TARGET_IS_ZERO,
-    OPT_OBJECT, OPT_PROGRESS,
+    OPT_OBJECT, OPT_PROGRESS, OPT_AIO,
 };
 
 static const struct option convert_opts[] = {
@@ -71,6 +74,7 @@ static const struct option convert_opts[] = {
     { "target-is-zero", no_argument, NULL, OPT_TARGET_IS_ZERO },
     { "object", required_argument, NULL, OPT_OBJECT },
     { "progress", required_argument, NULL, OPT_PROGRESS },
+    { "aio", required_argument, NULL, OPT_AIO },
     { "force-share", no_argument, NULL, 'U' },
     { NULL },
 };
@@ -102,6 +106,19 @@ static bool parse_sparse(ConvertArgs *a, const char *arg)
         return false;
     }
     a->min_sparse = n;
+    return true;
+}
+
+/* Checked here, before the target is created. */
+static bool parse_aio(ConvertArgs *a, const char *arg)
+{
+    int flags = 0;
+
+    if (bdrv_parse_aio_flags(arg, &flags) < 0) {
+        img_error("Invalid aio option: %s", arg);
+        return false;
+    }
+    a->src_spec.aio = arg;
     return true;
 }
 
@@ -147,6 +164,7 @@ static bool convert_option(ConvertArgs *a, int c)
     case OPT_TARGET_IMAGE_OPTS: a->target_image_opts = true; return true;
     case OPT_TARGET_IS_ZERO: a->target_is_zero = true; return true;
     case OPT_PROGRESS: return img_parse_progress(optarg, &a->progress);
+    case OPT_AIO: return parse_aio(a, optarg);
     case OPT_OBJECT:
         img_error("--object is not supported");
         return false;
@@ -327,6 +345,7 @@ static BlockDriverState *open_target(const ConvertArgs *a, const char *name)
         .format = a->target_image_opts ? NULL : a->out_fmt,
         .image_opts = a->target_image_opts,
         .cache = a->out_cache,
+        .aio = a->src_spec.aio,
         .flags = BDRV_O_RDWR,
     };
 
@@ -481,6 +500,7 @@ int img_convert(int argc, char **argv)
     ConvertArgs a = {
         .out_fmt = "raw", .out_cache = "unsafe",
         .src_spec.cache = "writeback",
+        .src_spec.aio = "auto",
         .num_coroutines = CONVERT_DEFAULT_COROUTINES,
         .min_sparse = 4096,
     };
