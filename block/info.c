@@ -47,6 +47,7 @@ void bdrv_specific_info_free(BdrvSpecificInfo *info)
         }
         g_free(q->bitmaps);
         g_free(q->data_file);
+        g_free(q->luks);
     }
     g_free(info);
 }

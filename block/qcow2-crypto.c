@@ -22,6 +22,8 @@
  *   - creation with encrypt.format=luks: formats a LUKS volume, stores
  *     its header area in newly allocated clusters, and records the
  *     extension and crypt_method in the header.
+ *   - "qemu-img info"'s encrypt section: the method, and for LUKS the
+ *     header's parameters, read without the key.
  *
  * What it deliberately does not: change passwords or key slots (QEMU's
  * amend), preallocate encrypted images, write legacy AES images.
@@ -192,6 +194,37 @@ int qcow2_set_key(BlockDriverState *bs, const char *key)
         return -EINVAL;
     }
     return 0;
+}
+
+/* ---- information ------------------------------------------------------- */
+
+/* The LUKS header's facts, or NULL when it cannot be read or decoded. */
+static QCryptoLUKSInfo *luks_info(BlockDriverState *bs, Qcow2Crypto *c)
+{
+    g_autofree uint8_t *area = NULL;
+    QCryptoLUKSInfo *info;
+
+    if (read_area(bs, c, &area) < 0) {
+        return NULL;
+    }
+    info = g_new(QCryptoLUKSInfo, 1);
+    if (!qcrypto_luks_get_info(area, c->area_length, info, NULL)) {
+        g_clear_pointer(&info, g_free);
+    }
+    return info;
+}
+
+void qcow2_crypto_get_info(BlockDriverState *bs, BdrvSpecificInfoQcow2 *q)
+{
+    BDRVQcow2State *s = bs->opaque;
+
+    if (!s->crypto) {
+        return;
+    }
+    q->encrypt_format = method_name(s->crypt_method_header);
+    if (s->crypt_method_header == QCOW2_CRYPT_LUKS) {
+        q->luks = luks_info(bs, s->crypto);
+    }
 }
 
 /* ---- open and close ---------------------------------------------------- */

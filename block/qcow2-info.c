@@ -6,8 +6,9 @@
  * preallocated zero clusters (QEMU 7.2's qcow2_co_block_status: the
  * offset is withheld for encrypted images, where the bytes at it are
  * not the guest's; data in images that look metadata-preallocated is
- * checked against holes in the file, as there).  The format-specific information is the header's
- * feature set as qemu-img info prints it.
+ * checked against holes in the file, as there).  The format-specific
+ * information is the header's feature set and the encryption as
+ * qemu-img info prints them.
  *
  * Nothing here changes the image; both calls only read the state (the
  * block status under s->lock, the information from the main thread).
@@ -150,6 +151,7 @@ BdrvSpecificInfo *qcow2_get_specific_info(BlockDriverState *bs)
     q->compression_type = s->compression_type == QCOW2_COMPRESSION_ZSTD
                           ? "zstd" : "zlib";
     q->refcount_bits = s->refcount_bits;
+    qcow2_crypto_get_info(bs, q);
     if (s->qcow_version < 3) {
         return info;
     }

@@ -957,6 +957,12 @@ void qcow2_crypto_close(BDRVQcow2State *s);
  * validated): false when the image has none.  Check counts it. */
 bool qcow2_crypto_area(BDRVQcow2State *s, uint64_t *offset,
                        uint64_t *length);
+/*
+ * Fill the encryption part of @q (encrypt_format, luks) for an encrypted
+ * image; nothing for a plain one.  Needs no key.  Main thread, outside
+ * coroutines (reads the LUKS header area).
+ */
+void qcow2_crypto_get_info(BlockDriverState *bs, BdrvSpecificInfoQcow2 *q);
 /* The driver's bdrv_set_key: 0, or -EINVAL for a wrong password. */
 int qcow2_set_key(BlockDriverState *bs, const char *key);
 

@@ -2,12 +2,13 @@
  * LUKS1 volume headers (include/crypto/luks.h), after the public LUKS1
  * on-disk format specification.
  *
- * What it does: decodes and validates headers, unlocks a volume by
- * trying the password on every active key slot (PBKDF2 of the password
- * decrypts the slot's AF-split material, which merges into a candidate
- * master key, accepted when its PBKDF2 digest matches the header's), and
- * formats new volumes with QEMU's defaults and layout, so that images
- * move both ways.
+ * What it does: decodes and validates headers, describes them under
+ * QEMU's names (for "qemu-img info"; no password needed), unlocks a
+ * volume by trying the password on every active key slot (PBKDF2 of the
+ * password decrypts the slot's AF-split material, which merges into a
+ * candidate master key, accepted when its PBKDF2 digest matches the
+ * header's), and formats new volumes with QEMU's defaults and layout, so
+ * that images move both ways.
  *
  * What it deliberately does not: add, remove or change key slots after
  * formatting (QEMU's amend), ciphers other than AES, IV generators other
@@ -337,6 +338,57 @@ QCryptoSectorCipher *qcrypto_luks_unlock(const uint8_t *area, size_t len,
     c = qcrypto_sector_cipher_new(p.mode, p.ivgen, mk, h.key_bytes, errp);
     explicit_bzero(mk, sizeof(mk));
     return c;
+}
+
+/* ---- information ----------------------------------------------------------- */
+
+static const char *mode_name(QCryptoCipherMode mode)
+{
+    return mode == QCRYPTO_CIPHER_MODE_XTS ? "xts" : "cbc";
+}
+
+static const char *ivgen_name(QCryptoIVGen ivgen)
+{
+    return ivgen == QCRYPTO_IVGEN_PLAIN64 ? "plain64" : "plain";
+}
+
+/* The cipher's key size: an XTS key is two AES keys of half its length. */
+static unsigned aes_bits(const QCryptoLUKSHeader *h, const Params *p)
+{
+    return h->key_bytes * 8 / (p->mode == QCRYPTO_CIPHER_MODE_XTS ? 2 : 1);
+}
+
+bool qcrypto_luks_get_info(const uint8_t *area, size_t len,
+                           QCryptoLUKSInfo *info, Error **errp)
+{
+    QCryptoLUKSHeader h;
+    Params p;
+
+    if (!qcrypto_luks_header_decode(area, len, &h, errp) ||
+        !params_of(&h, &p, errp)) {
+        return false;
+    }
+    memset(info, 0, sizeof(*info));
+    g_snprintf(info->cipher_alg, sizeof(info->cipher_alg), "aes-%u",
+               aes_bits(&h, &p));
+    info->cipher_mode = mode_name(p.mode);
+    info->ivgen_alg = ivgen_name(p.ivgen);
+    info->hash_alg = qcrypto_hash_name(p.hash);
+    memcpy(info->uuid, h.uuid, sizeof(info->uuid));
+    info->payload_offset = (uint64_t)h.payload_offset << QCRYPTO_SECTOR_BITS;
+    info->master_key_iters = h.mk_digest_iterations;
+    for (int i = 0; i < QCRYPTO_LUKS_NUM_SLOTS; i++) {
+        const QCryptoLUKSKeySlot *s = &h.slots[i];
+        QCryptoLUKSSlotInfo *si = &info->slots[i];
+
+        si->active = s->active == QCRYPTO_LUKS_SLOT_ACTIVE;
+        si->key_offset = (uint64_t)s->key_offset << QCRYPTO_SECTOR_BITS;
+        if (si->active) {
+            si->iters = s->iterations;
+            si->stripes = s->stripes;
+        }
+    }
+    return true;
 }
 
 /* ---- formatting ------------------------------------------------------------ */

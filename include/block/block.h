@@ -557,7 +557,8 @@ int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 
 /*
  * Format-specific facts about an image, for "qemu-img info": today the
- * qcow2 header's features.  Strings are owned by the struct; free it with
+ * qcow2 header's features and encryption.  Strings and pointed-to data
+ * are owned by the struct (static names apart); free it with
  * bdrv_specific_info_free (g_autoptr works).
  */
 typedef struct BdrvBitmapInfo {
@@ -579,6 +580,11 @@ typedef struct BdrvSpecificInfoQcow2 {
     bool data_file_raw;
     int nb_bitmaps;              /* persistent bitmaps (0: none) */
     BdrvBitmapInfo *bitmaps;
+    /* encrypted images (either version): */
+    const char *encrypt_format;  /* "aes" or "luks"; NULL: not encrypted */
+    /* "luks": the header's parameters (crypto/luks.h); NULL if the
+     * header cannot be read or decoded */
+    struct QCryptoLUKSInfo *luks;
 } BdrvSpecificInfoQcow2;
 
 typedef struct BdrvSpecificInfo {

@@ -121,6 +121,39 @@ bool qcrypto_luks_header_decode(const uint8_t *buf, size_t len,
 /* Encode @h into the first QCRYPTO_LUKS_HEADER_LEN bytes of @buf. */
 void qcrypto_luks_header_encode(const QCryptoLUKSHeader *h, uint8_t *buf);
 
+/* ---- information ------------------------------------------------------- */
+
+/* One key slot as QEMU reports it; offsets in bytes. */
+typedef struct QCryptoLUKSSlotInfo {
+    bool active;
+    uint32_t iters;              /* active slots only */
+    uint32_t stripes;            /* active slots only */
+    uint64_t key_offset;         /* from the start of the header */
+} QCryptoLUKSSlotInfo;
+
+/*
+ * A volume's parameters under QEMU's names (what "qemu-img info" lists
+ * under "encrypt"); offsets in bytes from the start of the header.
+ */
+typedef struct QCryptoLUKSInfo {
+    char cipher_alg[16];         /* "aes-256", "aes-128", ... */
+    const char *cipher_mode;     /* "xts" or "cbc" */
+    const char *ivgen_alg;       /* "plain64" or "plain" */
+    const char *hash_alg;        /* "sha256", "sha1" or "sha512" */
+    char uuid[QCRYPTO_LUKS_UUID_LEN + 1];
+    uint64_t payload_offset;
+    uint32_t master_key_iters;
+    QCryptoLUKSSlotInfo slots[QCRYPTO_LUKS_NUM_SLOTS];
+} QCryptoLUKSInfo;
+
+/*
+ * Describe the volume whose header area is @area (@len bytes) into
+ * @info; no password needed.  Returns true, or false with @errp set when
+ * the header does not decode (qcrypto_luks_header_decode).
+ */
+bool qcrypto_luks_get_info(const uint8_t *area, size_t len,
+                           QCryptoLUKSInfo *info, Error **errp);
+
 /* ---- volumes ----------------------------------------------------------- */
 
 typedef struct QCryptoLUKSCreateOpts {

@@ -7,9 +7,10 @@
  * (a fuzzed image naming /etc/passwd as its backing file teaches nothing).
  * Every format the library has is reachable, so one target covers the
  * probe functions, each format's header parsing, its mapping code on
- * reads, and bdrv_check.  What counts as a finding: a crash, a sanitizer
- * report, a hang (libFuzzer's -timeout) or an allocation beyond
- * -rss_limit_mb / -malloc_limit_mb.
+ * reads, what "info" asks (format-specific information: bitmaps, the
+ * LUKS header of encrypted qcow2) and bdrv_check.  What counts as a
+ * finding: a crash, a sanitizer report, a hang (libFuzzer's -timeout) or
+ * an allocation beyond -rss_limit_mb / -malloc_limit_mb.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -63,6 +64,7 @@ static void look_around(BlockDriverState *bs)
     read_some(bs);
     bdrv_is_allocated(bs, 0, 1 << 16, &pnum);
     bdrv_get_info(bs, &bdi);
+    bdrv_specific_info_free(bdrv_get_specific_info(bs));
     if (bdrv_snapshot_list(bs, &sn) >= 0) {
         g_free(sn);
     }

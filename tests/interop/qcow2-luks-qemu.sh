@@ -14,6 +14,12 @@
 #                 with QEMU's message; legacy AES images made by qemu-img
 #                 must read through our library (read-only, with the
 #                 secret or bdrv_set_key).
+#   info:         spindle-img info, human and --output=json, prints what
+#                 qemu-img info prints, byte for byte and without the
+#                 secret, for those LUKS and AES images, for one made by
+#                 spindle-img (aes-128-cbc, sha512) and for a plain
+#                 overlay on it with --backing-chain: "encrypted: yes"
+#                 and the "encrypt" section (the LUKS header's fields).
 #
 #   qcow2-luks-qemu.sh BUILD_DIR     (the folder holding image-peer)
 #
@@ -44,11 +50,12 @@ trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
 n=0
 failed=0
-planned=37
+planned=50
 
 sec="secret,id=sec0,data=Pa55word"
 badsec="secret,id=sec0,data=wrong"
 luks_opts="encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10"
+small_cbc="encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc,encrypt.hash-alg=sha512"
 
 ok() {
     n=$((n + 1))
@@ -120,6 +127,20 @@ qemu_create() {
     return 1
 }
 
+# same_info ARGS...: spindle-img info prints exactly what qemu-img info
+# prints (the same file, so even the disk size must agree).
+same_info() {
+    diff -u <(qemu-img info "$@" 2>&1) <("$simg" info "$@" 2>&1)
+}
+
+# check_info NAME IMAGE [ARGS...]: same_info, human and JSON.
+check_info() {
+    local name=$1
+    shift
+    check "$name: info matches qemu-img's" same_info "$@"
+    check "$name: info JSON matches qemu-img's" same_info --output=json "$@"
+}
+
 ours() {
     local img=$1
     shift
@@ -181,6 +202,7 @@ for variant in "cluster_size=64k" "cluster_size=4k" \
         "$0" check -r leaks "$1" | grep -qx "leaks=0" &&
         "$0" --object "$2" -o encrypt.key-secret=sec0 -r "$1" \
             "read 0 64k 17"' "$peer" "$img" "$sec"
+    check_info "qemu $variant" "$img"
 done
 check_fails "qemu: ours refuses a wrong password" \
     "Invalid password, cannot unlock any keyslot" \
@@ -201,12 +223,13 @@ check "qemu: legacy AES reads through ours (set_key)" "$peer" -r "$img" \
     "setkey Pa55word" "read 0 64k 102" "read 100k 2k 119"
 check_fails "qemu: legacy AES is read-only for ours" "read-only" \
     ours "$img" "write 0 512 1"
+check_info "qemu: legacy AES image" "$img"
 
 # ---- the tools: --object secret,... as qemu-img and qemu-io take it ----
 
 img=$tmp/tools.qcow2
 check "tools: spindle-img create --object" "$simg" create -q -f qcow2 \
-    --object "$sec" -o "$luks_opts" "$img" 8M
+    --object "$sec" -o "$luks_opts,$small_cbc" "$img" 8M
 check "tools: spindle-io --object writes" sh -c '
     "$0" --object "$1" --image-opts -c "write -P 0x3c 4k 8k" "$2" |
         grep -q "^wrote 8192/8192"' "$sio" "$sec" "$(image_opts "$img")"
@@ -215,6 +238,10 @@ check "tools: qemu-io reads it, qemu-img check clean" sh -c '
     qemu-io --object "$0" --image-opts "$1" -c "read -P 0x3c 4k 8k" \
         -c "read -P 0 0 4k" | { ! grep -qiE "fail|error"; }' \
     "$sec" "$(image_opts "$img")"
+check_info "tools: our LUKS image" "$img"
+check "tools: a plain overlay on it" qemu-img create -q -f qcow2 \
+    -b "$img" -F qcow2 "$tmp/top.qcow2"
+check_info "tools: --backing-chain" --backing-chain "$tmp/top.qcow2"
 
 if [ "$n" -ne "$planned" ]; then
     echo "# planned $planned tests, ran $n"

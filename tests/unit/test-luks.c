@@ -489,6 +489,66 @@ static void test_luks_bad_headers(void)
     }
 }
 
+/* The info of a fresh default volume: QEMU's names, offsets in bytes. */
+static void test_luks_info_default(void)
+{
+    QCryptoSectorCipher *made;
+    QCryptoLUKSHeader h;
+    QCryptoLUKSInfo info;
+    size_t len;
+    g_autofree uint8_t *area = format_fast(&fast, "pw", &len, &made);
+
+    qcrypto_sector_cipher_free(made);
+    g_assert_true(qcrypto_luks_header_decode(area, len, &h, &error_abort));
+    g_assert_true(qcrypto_luks_get_info(area, len, &info, &error_abort));
+    g_assert_cmpstr(info.cipher_alg, ==, "aes-256");
+    g_assert_cmpstr(info.cipher_mode, ==, "xts");
+    g_assert_cmpstr(info.ivgen_alg, ==, "plain64");
+    g_assert_cmpstr(info.hash_alg, ==, "sha256");
+    g_assert_cmpstr(info.uuid, ==, h.uuid);
+    g_assert_cmpuint(info.payload_offset, ==, 4040 * 512);
+    g_assert_cmpuint(info.master_key_iters, ==, h.mk_digest_iterations);
+    g_assert_true(info.slots[0].active);
+    g_assert_cmpuint(info.slots[0].iters, ==, h.slots[0].iterations);
+    g_assert_cmpuint(info.slots[0].stripes, ==, QCRYPTO_LUKS_STRIPES);
+    for (int i = 0; i < QCRYPTO_LUKS_NUM_SLOTS; i++) {
+        g_assert_cmpuint(info.slots[i].key_offset, ==, (8 + i * 504) * 512);
+    }
+    /* Inactive slots report neither iterations nor stripes. */
+    g_assert_false(info.slots[1].active);
+    g_assert_cmpuint(info.slots[1].iters, ==, 0);
+    g_assert_cmpuint(info.slots[1].stripes, ==, 0);
+}
+
+/* Key sizes, modes and IV generators under QEMU's names; bad headers fail. */
+static void test_luks_info_variants(void)
+{
+    static const QCryptoLUKSCreateOpts opts = {
+        .cipher_alg = "aes-128", .cipher_mode = "cbc", .hash_alg = "sha512",
+        .iter_time_ms = 10,
+    };
+    QCryptoSectorCipher *made;
+    QCryptoLUKSInfo info;
+    Error *err = NULL;
+    size_t len;
+    g_autofree uint8_t *area = format_fast(&opts, "pw", &len, &made);
+
+    qcrypto_sector_cipher_free(made);
+    g_assert_true(qcrypto_luks_get_info(area, len, &info, &error_abort));
+    g_assert_cmpstr(info.cipher_alg, ==, "aes-128");
+    g_assert_cmpstr(info.cipher_mode, ==, "cbc");
+    g_assert_cmpstr(info.hash_alg, ==, "sha512");
+
+    memcpy(area + 40, "cbc-plain\0", 10);
+    g_assert_true(qcrypto_luks_get_info(area, len, &info, &error_abort));
+    g_assert_cmpstr(info.ivgen_alg, ==, "plain");
+
+    memcpy(area, "XUKS", 4);
+    g_assert_false(qcrypto_luks_get_info(area, len, &info, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "bad magic"));
+    error_free(err);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -510,5 +570,7 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/luks/variants", test_luks_variants);
     g_test_add_func("/crypto/luks/bad-options", test_luks_bad_opts);
     g_test_add_func("/crypto/luks/bad-headers", test_luks_bad_headers);
+    g_test_add_func("/crypto/luks/info/default", test_luks_info_default);
+    g_test_add_func("/crypto/luks/info/variants", test_luks_info_variants);
     return g_test_run();
 }

@@ -2,10 +2,12 @@
  * info: "info [-f fmt] [--output=human|json] [--backing-chain] [-U]
  * [--image-opts] file".
  *
- * The fields, their order and their conditions are qemu-img 7.2's.  One
- * JSON tree per image is built in the order qemu-img's JSON prints its
- * keys; the human form prints the fixed lines of bdrv_image_info_dump
- * from the same facts and dumps the "format-specific" subtree.
+ * The fields, their order and their conditions are qemu-img 7.2's
+ * (qcow2 encryption included: the node's own encrypted flag, and the
+ * LUKS header's parameters, which need no key).  One JSON tree per
+ * image is built in the order qemu-img's JSON prints its keys; the
+ * human form prints the fixed lines of bdrv_image_info_dump from the
+ * same facts and dumps the "format-specific" subtree.
  * actual-size is left out when the protocol cannot tell it.  qemu-img
  * gives dirty-flag when the driver chain answers bdrv_get_info, which a
  * raw image over a file does there but not (yet) here: so a protocol
@@ -20,6 +22,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/block_int.h"
+#include "crypto/luks.h"
 #include "img.h"
 #include "img-json.h"
 
@@ -77,6 +80,51 @@ static ImgJson *bitmap_json(const BdrvBitmapInfo *bm)
     return o;
 }
 
+/* A LUKS key slot: iterations and stripes only for active slots. */
+static ImgJson *slot_json(const QCryptoLUKSSlotInfo *si)
+{
+    ImgJson *o = img_json_object();
+
+    img_json_add_bool(o, "active", si->active);
+    if (si->active) {
+        img_json_add_int(o, "iters", si->iters);
+    }
+    img_json_add_int(o, "key-offset", si->key_offset);
+    if (si->active) {
+        img_json_add_int(o, "stripes", si->stripes);
+    }
+    return o;
+}
+
+/*
+ * "encrypt": the method, and for LUKS the header's parameters around
+ * it; only the method when the LUKS header could not be decoded.
+ */
+static ImgJson *encrypt_json(const BdrvSpecificInfoQcow2 *q)
+{
+    const QCryptoLUKSInfo *l = q->luks;
+    ImgJson *o = img_json_object();
+    ImgJson *slots;
+
+    if (!l) {
+        img_json_add_str(o, "format", q->encrypt_format);
+        return o;
+    }
+    img_json_add_str(o, "ivgen-alg", l->ivgen_alg);
+    img_json_add_str(o, "hash-alg", l->hash_alg);
+    img_json_add_str(o, "cipher-alg", l->cipher_alg);
+    img_json_add_str(o, "uuid", l->uuid);
+    img_json_add_str(o, "format", q->encrypt_format);
+    img_json_add_str(o, "cipher-mode", l->cipher_mode);
+    slots = img_json_add(o, "slots", img_json_array());
+    for (int i = 0; i < QCRYPTO_LUKS_NUM_SLOTS; i++) {
+        img_json_add(slots, NULL, slot_json(&l->slots[i]));
+    }
+    img_json_add_int(o, "payload-offset", l->payload_offset);
+    img_json_add_int(o, "master-key-iters", l->master_key_iters);
+    return o;
+}
+
 static ImgJson *qcow2_json(const BdrvSpecificInfoQcow2 *q)
 {
     ImgJson *o = img_json_object();
@@ -97,6 +145,11 @@ static ImgJson *qcow2_json(const BdrvSpecificInfoQcow2 *q)
     img_json_add_int(o, "refcount-bits", q->refcount_bits);
     if (q->data_file) {
         img_json_add_str(o, "data-file", q->data_file);
+    }
+    if (q->encrypt_format) {
+        img_json_add(o, "encrypt", encrypt_json(q));
+    }
+    if (q->data_file) {
         img_json_add_bool(o, "data-file-raw", q->data_file_raw);
     }
     if (v3) {
@@ -154,6 +207,11 @@ static ImgJson *image_json(BlockDriverState *bs, const char *name)
     add_specific(o, bs);
     if (full) {
         img_json_add_str(o, "full-backing-filename", full);
+    }
+    if (bs->encrypted) {
+        img_json_add_bool(o, "encrypted", true);
+    }
+    if (full) {
         img_json_add_str(o, "backing-filename", bs->backing_file);
     }
     if (has_bdi || actual >= 0) {
@@ -178,6 +236,9 @@ static void print_human(BlockDriverState *bs, const char *name)
         printf("disk size: %s\n", dsize);
     } else {
         printf("disk size: unavailable\n");
+    }
+    if (bs->encrypted) {
+        printf("encrypted: yes\n");
     }
     if (bdrv_get_info(bs, &bdi) == 0) {
         if (bdi.cluster_size) {
