@@ -121,7 +121,7 @@ assert all(a["offset"] < b["offset"] for a, b in zip(m, m[1:])), m
         "qemu-img convert -O qcow2 '$src' '$tmp/qq.qcow2' &&
          $SIMG convert -f qcow2 '$tmp/qq.qcow2' '$tmp/back2.raw' &&
          cmp '$src' '$tmp/back2.raw'"
-    # ---- copy offloading: -C (forced) and -S 0 (automatic)
+    # ---- copy offloading (-C), and -S 0
     qmap() { qemu-img map --output=json -f "$1" "$2" | grep -o '"data": [a-z]*' | uniq -c; }
     same_map() { [ "$(qmap "$1" "$2")" = "$(qmap "$3" "$4")" ]; }
     ok "-C raw -> raw" $SIMG convert -C "$src" "$tmp/off.raw"
@@ -129,7 +129,7 @@ assert all(a["offset"] < b["offset"] for a, b in zip(m, m[1:])), m
     ok "-C: written zeroes stay data (no zero detection, as qemu-img -C)" sh -c \
         "qemu-img convert -C '$src' '$tmp/qoff.raw' &&
          test \$(qemu-img map --output=json -f raw '$tmp/off.raw' | grep -c true) -gt 0"
-    ok "-S 0 raw -> qcow2 (offloaded)" $SIMG convert -S 0 -O qcow2 "$src" "$tmp/off.qcow2"
+    ok "-S 0 raw -> qcow2" $SIMG convert -S 0 -O qcow2 "$src" "$tmp/off.qcow2"
     ok "-S 0 qcow2: qemu-img check" qemu-img check -q "$tmp/off.qcow2"
     ok "-S 0 qcow2: identical content" \
         qemu-img compare -f raw -F qcow2 "$src" "$tmp/off.qcow2"

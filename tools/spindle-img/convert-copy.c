@@ -19,13 +19,12 @@
  * increasing order, so the worker holding the lowest unissued chunk never
  * waits and the queue always advances.
  *
- * Copy offloading (ConvertParams.offload): a data chunk is handed to
- * bdrv_co_copy_range instead of being read; it then never enters our
- * memory, which is why offloading is only used where no zero detection
- * is asked for (-S 0) or where the user forces it (-C).  Reading the data
- * for zero detection and offloading only its non-zero runs was measured
- * slower than reading and writing (the kernel copies the data a second
- * time), so the default -S 4k keeps the read path.
+ * Copy offloading (ConvertParams.offload, -C only): a data chunk is
+ * handed to bdrv_co_copy_range instead of being read, so no zeroes are
+ * detected inside it.  It is not used for -S 0 on its own: on ext4 (the
+ * kernel copies through the page cache) it measured slower than reading
+ * and writing through io_uring, and reading the data for zero detection
+ * before offloading its non-zero runs copies it twice.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -53,7 +52,6 @@ typedef struct ConvertState {
     const ConvertParams *p;
     int64_t total;
     size_t buf_align;
-    int64_t offload_align;      /* offloaded runs: whole target clusters */
 
     /* The cursor: protected by lock. */
     CoMutex lock;
@@ -68,7 +66,6 @@ typedef struct ConvertState {
     int64_t wr_offset;          /* in-order writes: end of last written */
     CoQueue wr_queue;           /* workers waiting for their turn */
     int ret;                    /* first error, 0 while all is well */
-    bool offload_off;           /* AUTO offload met -ENOTSUP: stop trying */
     int running;                /* workers not finished yet */
 } ConvertState;
 
@@ -267,28 +264,11 @@ static int64_t src_offset(ConvertState *s, const Chunk *c)
     return c->offset - start;
 }
 
-/*
- * Try to offload [@pos, +@len) of data chunk @c.  -ENOTSUP (AUTO: after
- * turning offloading off) when the caller must write it itself.
- */
-static int coroutine_fn offload_run(ConvertState *s, const Chunk *c,
-                                    int64_t pos, int64_t len)
+/* Offload data chunk @c; -ENOTSUP when the nodes cannot. */
+static int coroutine_fn offload_chunk(ConvertState *s, const Chunk *c)
 {
-    bool force = s->p->offload == CONVERT_OFFLOAD_FORCE;
-    int ret;
-
-    if (s->p->offload == CONVERT_OFFLOAD_OFF || s->offload_off ||
-        (!force && !QEMU_IS_ALIGNED(c->offset + pos, s->offload_align)) ||
-        (!force && !QEMU_IS_ALIGNED(len, s->offload_align) &&
-         c->offset + pos + len != s->total)) {
-        return -ENOTSUP;
-    }
-    ret = bdrv_co_copy_range(s->p->src[c->src].bs, src_offset(s, c) + pos,
-                             s->p->target, c->offset + pos, len, 0, 0);
-    if (ret == -ENOTSUP && !force) {
-        s->offload_off = true;
-    }
-    return ret;
+    return bdrv_co_copy_range(s->p->src[c->src].bs, src_offset(s, c),
+                              s->p->target, c->offset, c->len, 0, 0);
 }
 
 /* Length of the sparse block at @pos of a chunk at @offset. */
@@ -429,21 +409,6 @@ static void end_turn(ConvertState *s, const Chunk *c, int ret)
     qemu_co_queue_restart_all(&s->wr_queue);
 }
 
-/* Offload a data chunk; where AUTO offloading cannot, read and write. */
-static int coroutine_fn offload_chunk(ConvertState *s, const Chunk *c,
-                                      uint8_t *buf)
-{
-    int ret = offload_run(s, c, 0, c->len);
-
-    if (ret == -ENOTSUP && s->p->offload == CONVERT_OFFLOAD_AUTO) {
-        ret = read_chunk(s, c, buf);
-        if (ret == 0) {
-            ret = write_chunk(s, c, buf, NULL);
-        }
-    }
-    return ret;
-}
-
 /*
  * Read @c, wait for its turn, write it.  In in-order mode the turn
  * passes once the writes are issued, not once they are done: the block
@@ -454,8 +419,7 @@ static int coroutine_fn offload_chunk(ConvertState *s, const Chunk *c,
 static int coroutine_fn copy_chunk(ConvertState *s, const Chunk *c,
                                    uint8_t *buf)
 {
-    bool offload = c->kind == CHUNK_DATA &&
-                   s->p->offload != CONVERT_OFFLOAD_OFF && !s->offload_off;
+    bool offload = c->kind == CHUNK_DATA && s->p->offload;
     int ret = c->kind == CHUNK_DATA && !offload ? read_chunk(s, c, buf) : 0;
     WriteBatch batch = { .s = s };
     WriteBatch *b = s->p->wr_in_order && !s->p->compressed ? &batch : NULL;
@@ -464,7 +428,7 @@ static int coroutine_fn copy_chunk(ConvertState *s, const Chunk *c,
     if (ret == 0) {
         wait_turn(s, c);
         ret = s->ret ? s->ret
-              : offload ? offload_chunk(s, c, buf)
+              : offload ? offload_chunk(s, c)
               : write_chunk(s, c, buf, b);
     }
     end_turn(s, c, ret);
@@ -494,8 +458,7 @@ static void coroutine_fn convert_worker(void *opaque)
         if (!got) {
             break;
         }
-        if (c.kind == CHUNK_DATA && !buf &&
-            s->p->offload != CONVERT_OFFLOAD_FORCE) {
+        if (c.kind == CHUNK_DATA && !buf && !s->p->offload) {
             buf = alloc_buf(s->buf_align, s->p->buf_size);
         }
         if (copy_chunk(s, &c, buf) < 0) {
@@ -519,26 +482,12 @@ static size_t buffer_alignment(const ConvertParams *p)
     return align;
 }
 
-/* Offloaded runs start and end on the target's clusters, so a qcow2
- * target never has to refuse them for copy-on-write. */
-static int64_t offload_alignment(const ConvertParams *p)
-{
-    BlockDriverInfo bdi;
-    int64_t align = MAX(p->target->request_alignment, BDRV_SECTOR_SIZE);
-
-    if (bdrv_get_info(p->target, &bdi) == 0 && bdi.cluster_size > 0) {
-        align = MAX(align, bdi.cluster_size);
-    }
-    return align;
-}
-
 int convert_copy(const ConvertParams *p)
 {
     ConvertState s = {
         .p = p,
         .total = convert_total_size(p),
         .buf_align = buffer_alignment(p),
-        .offload_align = offload_alignment(p),
     };
 
     qemu_co_mutex_init(&s.lock);

@@ -27,22 +27,6 @@
 #define CONVERT_BUF_SIZE (2 * 1024 * 1024)   /* qemu-img's IO_BUF_SIZE */
 #define CONVERT_MAX_SPARSE (16 * 1024 * 1024) /* largest -S */
 
-/*
- * Copy offloading of data chunks (bdrv_co_copy_range): data chunks are
- * not read, so no zeroes are detected inside them.  AUTO (used when
- * min_sparse is 0): a chunk that does not start and end on the target's
- * clusters is read and written; the first -ENOTSUP turns offloading off
- * for the rest of the copy, and that chunk is read and written instead.
- * FORCE (-C, as qemu-img -C, which also skips zero detection in data):
- * every data chunk is offloaded, and one that cannot be fails the copy
- * with -ENOTSUP.
- */
-typedef enum {
-    CONVERT_OFFLOAD_OFF,
-    CONVERT_OFFLOAD_AUTO,
-    CONVERT_OFFLOAD_FORCE,
-} ConvertOffload;
-
 typedef struct ConvertSource {
     BlockDriverState *bs;
     int64_t len;              /* bytes */
@@ -62,7 +46,11 @@ typedef struct ConvertParams {
     bool has_zero_init;       /* the target reads as zeroes: skip them */
     bool target_has_backing;  /* copy only what the sources' top layers
                                * hold; the rest shows through */
-    ConvertOffload offload;   /* bdrv_co_copy_range for data chunks */
+    bool offload;             /* -C: data chunks go through
+                               * bdrv_co_copy_range, unread (no zero
+                               * detection inside them, as qemu-img -C);
+                               * one that cannot fails the copy with
+                               * -ENOTSUP */
 } ConvertParams;
 
 /* Total bytes of the sources. */

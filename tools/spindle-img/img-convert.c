@@ -41,8 +41,7 @@ static const char convert_usage[] =
 "  -m N            N coroutines in parallel (1..16, default 8)\n"
 "  -W              allow out-of-order writes\n"
 "  -S size         zero runs of at least size bytes become holes\n"
-"                  (default 4k; 0 writes everything, offloading the copy\n"
-"                  of data with copy_file_range where the images allow)\n"
+"                  (default 4k; 0 writes everything)\n"
 "  -t / -T cache   target (default unsafe) / source (default writeback)\n"
 "  --aio=mode      file I/O of source and target: auto (default: io_uring\n"
 "                  where the kernel has it, else threads), threads or\n"
@@ -406,10 +405,7 @@ static bool fill_params(const ConvertArgs *a, ConvertParams *p)
     p->has_zero_init = a->target_is_zero ||
         (!a->no_create && !a->backing && bdrv_has_zero_init(p->target));
     p->buf_size = MIN(CONVERT_MAX_SPARSE, MAX(CONVERT_BUF_SIZE, cluster));
-    /* Zero detection needs the data in memory: offload only without. */
-    p->offload = a->copy_range ? CONVERT_OFFLOAD_FORCE
-                 : a->compressed || a->min_sparse ? CONVERT_OFFLOAD_OFF
-                 : CONVERT_OFFLOAD_AUTO;
+    p->offload = a->copy_range;
     if (a->compressed) {
         if (cluster <= 0 || cluster > CONVERT_MAX_SPARSE) {
             img_error("invalid cluster size");
@@ -431,7 +427,7 @@ static int run_copy(const ConvertArgs *a, ConvertParams *p)
         ret = bdrv_flush(p->target);
     }
     progress_finish(ret == 0);
-    if (ret == -ENOTSUP && p->offload == CONVERT_OFFLOAD_FORCE) {
+    if (ret == -ENOTSUP && p->offload) {
         img_error("error while converting: copy offloading is not "
                   "supported between these images");
         return EXIT_FAILURE;
