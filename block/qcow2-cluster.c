@@ -770,8 +770,8 @@ static int coroutine_fn set_entries(BlockDriverState *bs, uint64_t offset,
                                     uint64_t new_bitmap, bool pass_discard)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t unit = has_subclusters(s) ? s->subcluster_size
-                                       : s->cluster_size;
+    G_GNUC_UNUSED uint64_t unit = has_subclusters(s) ? s->subcluster_size
+                                                     : s->cluster_size;
 
     assert(QEMU_IS_ALIGNED(offset, unit) && QEMU_IS_ALIGNED(bytes, unit));
     while (bytes > 0) {
