@@ -102,8 +102,22 @@ static bool key_fits_mode(QCryptoCipherMode mode, uint32_t key_bytes)
     return key_bytes == 16 || key_bytes == 24 || key_bytes == 32;
 }
 
+/*
+ * The mode may name a hash for the IV generator after a colon
+ * ("cbc-plain64:sha256", as qemu writes it when asked for an ivgen hash):
+ * plain and plain64 IVs use none, so a known hash there changes nothing.
+ */
+static bool ivgen_hash_ok(const char *suffix)
+{
+    QCryptoHashAlg unused;
+
+    return !*suffix || (suffix[0] == ':' &&
+                        qcrypto_hash_from_name(suffix + 1, &unused));
+}
+
 static bool params_of(const QCryptoLUKSHeader *h, Params *p, Error **errp)
 {
+    size_t len = strcspn(h->cipher_mode, ":");
     size_t i;
 
     if (g_ascii_strcasecmp(h->cipher_name, "aes")) {
@@ -112,7 +126,9 @@ static bool params_of(const QCryptoLUKSHeader *h, Params *p, Error **errp)
         return false;
     }
     for (i = 0; i < G_N_ELEMENTS(modes); i++) {
-        if (!g_ascii_strcasecmp(h->cipher_mode, modes[i].name)) {
+        if (strlen(modes[i].name) == len &&
+            !g_ascii_strncasecmp(h->cipher_mode, modes[i].name, len) &&
+            ivgen_hash_ok(h->cipher_mode + len)) {
             break;
         }
     }

@@ -50,7 +50,7 @@ trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
 n=0
 failed=0
-planned=50
+planned=57
 
 sec="secret,id=sec0,data=Pa55word"
 badsec="secret,id=sec0,data=wrong"
@@ -173,8 +173,10 @@ check_fails "ours: qemu-io refuses a wrong password" \
 
 # ---- QEMU -> ours ------------------------------------------------------
 
+# The last variant names an IV hash: qemu writes "cbc-plain64:sha256".
 for variant in "cluster_size=64k" "cluster_size=4k" \
-               "cluster_size=64k,encrypt.cipher-alg=aes-128"; do
+               "cluster_size=64k,encrypt.cipher-alg=aes-128" \
+               "encrypt.cipher-mode=cbc,encrypt.ivgen-alg=plain64,encrypt.ivgen-hash-alg=sha256"; do
     img=$tmp/qemu.qcow2
     rm -f "$img"
     check "qemu $variant: create" qemu_create "$sec" "$luks_opts,$variant" \

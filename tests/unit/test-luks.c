@@ -464,6 +464,8 @@ static void test_luks_bad_headers(void)
         { 6, "\0\2", 2, "version 2" },
         { 8, "serpent", 8, "cipher 'serpent'" },
         { 40, "ecb\0", 4, "mode 'ecb'" },
+        { 40, "xts-plain64:md5\0", 16, "mode 'xts-plain64:md5'" },
+        { 40, "xts-plain64sha256", 18, "mode 'xts-plain64sha256'" },
         { 72, "md5\0\0\0", 6, "hash 'md5'" },
         { 108, "\0\0\0\x30", 4, "key length 48" },
         { 208, "\0\0\0\x01", 4, "invalid state" },
@@ -487,6 +489,27 @@ static void test_luks_bad_headers(void)
         g_assert_null(qcrypto_luks_unlock(copy, len, "pw", &err));
         error_free(err);
     }
+}
+
+/*
+ * A mode naming an IV hash ("xts-plain64:sha256", as qemu writes it for
+ * encrypt.ivgen-hash-alg) unlocks as the plain mode: plain64 IVs use no
+ * hash.
+ */
+static void test_luks_ivgen_hash(void)
+{
+    QCryptoSectorCipher *made, *got;
+    size_t len;
+    g_autofree uint8_t *area = format_fast(&fast, "pw", &len, &made);
+    QCryptoLUKSHeader h;
+
+    memcpy(area + 40, "xts-plain64:sha256", 19);
+    g_assert_true(qcrypto_luks_header_decode(area, len, &h, &error_abort));
+    g_assert_cmpstr(h.cipher_mode, ==, "xts-plain64:sha256");
+    got = qcrypto_luks_unlock(area, len, "pw", &error_abort);
+    g_assert_nonnull(got);
+    qcrypto_sector_cipher_free(got);
+    qcrypto_sector_cipher_free(made);
 }
 
 /* The info of a fresh default volume: QEMU's names, offsets in bytes. */
@@ -570,6 +593,7 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/luks/variants", test_luks_variants);
     g_test_add_func("/crypto/luks/bad-options", test_luks_bad_opts);
     g_test_add_func("/crypto/luks/bad-headers", test_luks_bad_headers);
+    g_test_add_func("/crypto/luks/ivgen-hash", test_luks_ivgen_hash);
     g_test_add_func("/crypto/luks/info/default", test_luks_info_default);
     g_test_add_func("/crypto/luks/info/variants", test_luks_info_variants);
     return g_test_run();
