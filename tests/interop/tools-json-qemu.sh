@@ -38,4 +38,9 @@ for cmd in info map; do
 done
 ok "human map matches qemu-img's" bash -c \
     "diff <($SIMG map -f raw '$img') <(qemu-img map -f raw '$img')"
+# --image-opts: the image is named after its file, as qemu-img names it.
+opts="driver=raw,file.driver=file,file.filename=$img"
+ok "info --image-opts names the file as qemu-img does" bash -c \
+    "diff <($SIMG info --image-opts '$opts' | head -2) \
+          <(qemu-img info --image-opts '$opts' | head -2)"
 finish

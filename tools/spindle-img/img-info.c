@@ -267,8 +267,8 @@ static void print_human(BlockDriverState *bs, const char *name)
 
 /*
  * Print @bs (and with @chain its backing images: blank-line separated,
- * or one JSON array).  Each image is named as qemu-img names it: the
- * command line's name, then each full backing file name.
+ * or one JSON array).  Each image is named as qemu-img names it: @file,
+ * then each full backing file name.
  */
 static void print_images(BlockDriverState *bs, const char *file, bool json,
                          bool chain)
@@ -316,7 +316,9 @@ int img_info(int argc, char **argv)
     if (!bs) {
         return EXIT_FAILURE;
     }
-    print_images(bs, file, json, chain);
+    /* --image-opts: the file's name, as qemu-img prints it when the
+     * options leave the data as the file has it. */
+    print_images(bs, spec.image_opts ? bs->filename : file, json, chain);
     bdrv_unref(bs);
     return EXIT_SUCCESS;
 }
