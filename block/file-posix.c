@@ -566,6 +566,13 @@ static int file_has_zero_init(BlockDriverState *bs)
     return !s->is_bdev;
 }
 
+/* A file has no clusters nor VM state: an answer of zeroes, which QEMU's
+ * file driver gives too (qemu-io's info, qemu-img's dirty-flag). */
+static int file_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    return 0;
+}
+
 /* ---- create ----------------------------------------------------------- */
 
 typedef enum {
@@ -696,6 +703,7 @@ BlockDriver bdrv_file = {
     .bdrv_getlength = file_posix_getlength,
     .bdrv_get_allocated_file_size = file_get_allocated_file_size,
     .bdrv_has_zero_init = file_has_zero_init,
+    .bdrv_get_info = file_get_info,
     .bdrv_detach_aio_context = file_posix_detach_aio_context,
     .bdrv_attach_aio_context = file_posix_attach_aio_context,
     .create_options = file_create_options,

@@ -194,6 +194,12 @@ static int raw_has_zero_init(BlockDriverState *bs)
     return bdrv_has_zero_init(bs->file);
 }
 
+/* No facts of its own: whatever the protocol below says, as QEMU. */
+static int raw_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    return bdrv_get_info(bs->file, bdi);
+}
+
 static int raw_create(const char *filename, QEMUOptionParameter *options)
 {
     return bdrv_create_file(filename, options, bdrv_driver_errp());
@@ -256,6 +262,7 @@ BlockDriver bdrv_raw = {
     .bdrv_co_copy_range_to = raw_co_copy_range_to,
     .bdrv_truncate = raw_truncate,
     .bdrv_has_zero_init = raw_has_zero_init,
+    .bdrv_get_info = raw_get_info,
     .bdrv_create = raw_create,
     .bdrv_is_inserted = raw_is_inserted,
     .bdrv_media_changed = raw_media_changed,

@@ -8,11 +8,9 @@
  * image is built in the order qemu-img's JSON prints its keys; the
  * human form prints the fixed lines of bdrv_image_info_dump from the
  * same facts and dumps the "format-specific" subtree.
- * actual-size is left out when the protocol cannot tell it.  qemu-img
- * gives dirty-flag when the driver chain answers bdrv_get_info, which a
- * raw image over a file does there but not (yet) here: so a protocol
- * that knows its disk usage, i.e. a real file, also counts, and null-co
- * gets no dirty-flag in both.
+ * actual-size is left out when the protocol cannot tell it.  dirty-flag
+ * is given when the driver chain answers bdrv_get_info, as qemu-img does:
+ * a raw image over a file has it, one over null-co has not.
  *
  * Without --backing-chain the backing file is not opened (as qemu-img);
  * with it, every image of the chain follows, top first, as separate
@@ -214,8 +212,8 @@ static ImgJson *image_json(BlockDriverState *bs, const char *name)
     if (full) {
         img_json_add_str(o, "backing-filename", bs->backing_file);
     }
-    if (has_bdi || actual >= 0) {
-        img_json_add_bool(o, "dirty-flag", has_bdi && bdi.is_dirty);
+    if (has_bdi) {
+        img_json_add_bool(o, "dirty-flag", bdi.is_dirty);
     }
     return o;
 }

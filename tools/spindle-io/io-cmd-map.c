@@ -48,7 +48,7 @@ int io_cmd_map(IOState *s, int argc, char **argv)
     int64_t sector = 0;
 
     if (sectors < 0) {
-        printf("could not get the image length: %s\n", strerror(-sectors));
+        printf("Failed to query image length: %s\n", strerror(-sectors));
         return sectors;
     }
     sectors = DIV_ROUND_UP(sectors, BDRV_SECTOR_SIZE);
@@ -76,32 +76,39 @@ int io_cmd_map(IOState *s, int argc, char **argv)
     return 0;
 }
 
+/* Bytes of [offset, offset + count) allocated; qemu-io shortens the
+ * range to the image's end, so past the end it reports "0/0 bytes". */
 int io_cmd_alloc(IOState *s, int argc, char **argv)
 {
-    int64_t offset, count = BDRV_SECTOR_SIZE, sum = 0, pos;
+    int64_t offset, count = BDRV_SECTOR_SIZE, sum = 0, pos, end, length;
     char s1[64];
 
     if (!io_parse_num(argv[1], &offset) ||
         (argc > 2 && !io_parse_num(argv[2], &count))) {
         return -EINVAL;
     }
-    pos = QEMU_ALIGN_DOWN(offset, BDRV_SECTOR_SIZE);
-    while (pos < offset + count) {
-        int64_t num, lo, hi;
-        int ret = allocated_run(s->bs, pos / BDRV_SECTOR_SIZE,
-                                DIV_ROUND_UP(offset + count - pos,
-                                             BDRV_SECTOR_SIZE), &num);
+    length = bdrv_getlength(s->bs);
+    if (length < 0) {
+        printf("is_allocated failed: %s\n", strerror(-length));
+        return length;
+    }
+    count = offset >= length ? 0 : MIN(count, length - offset);
+    end = offset + count;
+    for (pos = offset; pos < end;) {
+        int64_t sector = pos / BDRV_SECTOR_SIZE, num, next;
+        int ret = allocated_run(s->bs, sector,
+                                DIV_ROUND_UP(end, BDRV_SECTOR_SIZE) - sector,
+                                &num);
         if (ret < 0) {
-            printf("alloc failed: %s\n", strerror(-ret));
+            printf("is_allocated failed: %s\n", strerror(-ret));
             return ret;
         }
         if (num == 0) {
             break;
         }
-        lo = MAX(pos, offset);
-        hi = MIN(pos + num * BDRV_SECTOR_SIZE, offset + count);
-        sum += ret ? hi - lo : 0;
-        pos += num * BDRV_SECTOR_SIZE;
+        next = MIN((sector + num) * BDRV_SECTOR_SIZE, end);
+        sum += ret ? next - pos : 0;
+        pos = next;
     }
     cvtstr(offset, s1, sizeof(s1));
     printf("%" PRId64 "/%" PRId64 " bytes allocated at offset %s\n",

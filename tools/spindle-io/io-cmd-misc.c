@@ -20,17 +20,13 @@ int io_cmd_discard(IOState *s, int argc, char **argv)
     io_getopt_reset();
     while ((c = getopt(argc, argv, "q")) != -1) {
         if (c != 'q') {
-            printf("discard: invalid option; try 'help discard'\n");
-            return -EINVAL;
+            return io_usage(argv[0]);
         }
         quiet = true;
     }
-    if (argc - optind != 2) {
-        printf("discard: wrong number of arguments; try 'help discard'\n");
-        return -EINVAL;
-    }
-    if (!io_parse_num(argv[optind], &offset) ||
-        !io_parse_num(argv[optind + 1], &bytes)) {
+    if (!io_check_operands(argc, argv, optind, false) ||
+        !io_parse_num(argv[optind], &offset) ||
+        !io_parse_length(argv[optind + 1], &bytes)) {
         return -EINVAL;
     }
     start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
@@ -63,8 +59,8 @@ int io_cmd_info(IOState *s, int argc, char **argv)
     printf("format name: %s\n", bdrv_get_format_name(s->bs));
     ret = bdrv_get_info(s->bs, &bdi);
     if (ret < 0) {
-        /* qemu-io stops here too when the format has no info. */
-        return 0;
+        /* qemu-io stops here too, and counts it a failure. */
+        return ret;
     }
     cvtstr(bdi.cluster_size, s1, sizeof(s1));
     cvtstr(bdi.vm_state_offset, s2, sizeof(s2));
@@ -87,17 +83,42 @@ int io_cmd_length(IOState *s, int argc, char **argv)
     return 0;
 }
 
+/* qemu-io's -m modes; Spindle truncates without preallocating, so only
+ * "off" (the default) can be honoured. */
+static const char *const prealloc_modes[] = {
+    "off", "metadata", "falloc", "full", NULL,
+};
+
 int io_cmd_truncate(IOState *s, int argc, char **argv)
 {
     int64_t size;
-    int ret;
+    int c, ret;
 
-    if (!io_parse_num(argv[1], &size)) {
+    io_getopt_reset();
+    while ((c = getopt(argc, argv, "m:")) != -1) {
+        if (c != 'm') {
+            return io_usage(argv[0]);
+        }
+        if (!g_strv_contains(prealloc_modes, optarg)) {
+            io_error("Invalid preallocation mode '%s'", optarg);
+            return -EINVAL;
+        }
+        if (strcmp(optarg, "off")) {
+            io_error("Unsupported preallocation mode '%s'", optarg);
+            return -ENOTSUP;
+        }
+    }
+    /* Operands after the size are ignored, as qemu-io does. */
+    if (optind >= argc) {
+        return io_usage(argv[0]);
+    }
+    if (!io_parse_num(argv[optind], &size)) {
         return -EINVAL;
     }
     ret = bdrv_truncate(s->bs, size);
     if (ret < 0) {
-        printf("truncate: %s\n", strerror(-ret));
+        io_error("Could not truncate to %" PRId64 " bytes: %s", size,
+                 strerror(-ret));
     }
     return ret;
 }
@@ -112,9 +133,13 @@ int io_cmd_sleep(IOState *s, int argc, char **argv)
     AioContext *ctx = qemu_get_aio_context();
     bool done = false;
     QEMUTimer *timer;
-    int64_t ms;
+    char *end;
+    long ms;
 
-    if (!io_parse_num(argv[1], &ms)) {
+    /* A plain number (any base, no size suffix), as qemu-io reads it. */
+    ms = strtol(argv[1], &end, 0);
+    if (ms < 0 || *end || end == argv[1]) {
+        printf("%s is not a valid number\n", argv[1]);
         return -EINVAL;
     }
     /* Run the event loop meanwhile, so background requests progress. */
@@ -135,10 +160,6 @@ int io_cmd_open(IOState *s, int argc, char **argv)
     int c;
     bool ok;
 
-    if (s->bs) {
-        printf("file open already, try 'help close'\n");
-        return -EBUSY;
-    }
     io_getopt_reset();
     while ((c = getopt(argc, argv, "rnUf:t:i:")) != -1) {
         switch (c) {
@@ -149,15 +170,18 @@ int io_cmd_open(IOState *s, int argc, char **argv)
         case 't': s->spec.cache = optarg; break;
         case 'i': s->spec.aio = optarg; break;
         default:
-            printf("open: invalid option; try 'help open'\n");
             s->spec = saved;
-            return -EINVAL;
+            return io_usage(argv[0]);
         }
     }
     if (argc - optind != 1) {
-        printf("open: wrong number of arguments; try 'help open'\n");
         s->spec = saved;
-        return -EINVAL;
+        return io_usage(argv[0]);
+    }
+    if (s->bs) {
+        s->spec = saved;
+        io_error("file open already, try 'help close'");
+        return -EBUSY;
     }
     s->spec.flags &= ~BDRV_O_RDWR;
     ok = io_open_image(s, argv[optind], flags);
@@ -175,13 +199,20 @@ int io_cmd_close(IOState *s, int argc, char **argv)
 
 int io_cmd_help(IOState *s, int argc, char **argv)
 {
-    for (const IOCmd *c = io_cmds; c->name; c++) {
-        if (argc > 1 && strcmp(argv[1], c->name) &&
-            (!c->altname || strcmp(argv[1], c->altname))) {
-            continue;
+    const IOCmd *c;
+
+    if (argc == 1) {
+        for (c = io_cmds; c->name; c++) {
+            io_print_usage(c->name, c);
         }
-        printf("%s %s -- %s\n", c->name, c->args, c->oneline);
+        return 0;
     }
+    c = io_find_cmd(argv[1]);
+    if (!c) {
+        printf("command %s not found\n", argv[1]);
+        return -EINVAL;
+    }
+    io_print_usage(argv[1], c);
     return 0;
 }
 

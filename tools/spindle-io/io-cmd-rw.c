@@ -15,7 +15,7 @@
 #include <getopt.h>
 
 bool io_parse_rw_opts(int argc, char **argv, const char *optstr,
-                          RWOpts *o, int *first)
+                      RWOpts *o, int *first)
 {
     int c;
 
@@ -33,8 +33,8 @@ bool io_parse_rw_opts(int argc, char **argv, const char *optstr,
         case 'z': o->zero = true; break;
         case 'u': o->unmap = true; break;
         case 'f': o->fua = true; break;
-        default:
-            printf("%s: invalid option; try 'help %s'\n", argv[0], argv[0]);
+        default:        /* getopt has said which option */
+            io_usage(argv[0]);
             return false;
         }
     }
@@ -43,27 +43,36 @@ bool io_parse_rw_opts(int argc, char **argv, const char *optstr,
 }
 
 bool io_parse_range(int argc, char **argv, int first, bool many,
-                        int64_t *offset, GArray *lens)
+                    int64_t *offset, GArray *lens)
 {
-    int64_t v;
+    int64_t v, total = 0;
 
-    if (argc - first < 2 || (!many && argc - first != 2)) {
-        printf("%s: wrong number of arguments; try 'help %s'\n", argv[0],
-               argv[0]);
+    if (!io_check_operands(argc, argv, first, many) ||
+        !io_parse_num(argv[first], offset)) {
         return false;
     }
-    if (!io_parse_num(argv[first], offset)) {
-        return false;
+    if (!many) {
+        if (!io_parse_length(argv[first + 1], &v)) {
+            return false;
+        }
+        g_array_append_val(lens, v);
+        return true;
     }
     for (int i = first + 1; i < argc; i++) {
         if (!io_parse_num(argv[i], &v)) {
             return false;
         }
         if (v > BDRV_REQUEST_MAX_BYTES) {
-            printf("length cannot exceed %" PRIu64 ", cannot %s\n",
-                   (uint64_t)BDRV_REQUEST_MAX_BYTES, argv[0]);
+            printf("Argument '%s' exceeds maximum size %" PRIu64 "\n",
+                   argv[i], (uint64_t)BDRV_REQUEST_MAX_BYTES);
             return false;
         }
+        if (total > BDRV_REQUEST_MAX_BYTES - v) {
+            printf("The total number of bytes exceed the maximum size %"
+                   PRIu64 "\n", (uint64_t)BDRV_REQUEST_MAX_BYTES);
+            return false;
+        }
+        total += v;
         g_array_append_val(lens, v);
     }
     return true;
@@ -141,16 +150,20 @@ static int do_write(IOState *s, int argc, char **argv, bool vectored)
     int first, ret;
 
     if (!io_parse_rw_opts(argc, argv, vectored ? "P:qf" : "P:qzuf", &o,
-                       &first) ||
-        !io_parse_range(argc, argv, first, vectored, &offset, lens)) {
-        return -EINVAL;
-    }
-    if (o.zero && o.has_pattern) {
-        printf("-z and -P cannot be specified at the same time\n");
+                          &first) ||
+        !io_check_operands(argc, argv, first, vectored)) {
         return -EINVAL;
     }
     if (o.unmap && !o.zero) {
         printf("-u requires -z to be specified\n");
+        return -EINVAL;
+    }
+    if (o.zero && o.has_pattern) {
+        printf("Only one of -z, -P, and -s can be specified at the same "
+               "time\n");
+        return -EINVAL;
+    }
+    if (!io_parse_range(argc, argv, first, vectored, &offset, lens)) {
         return -EINVAL;
     }
     flags = (o.fua ? BDRV_REQ_FUA : 0) | (o.unmap ? BDRV_REQ_MAY_UNMAP : 0);

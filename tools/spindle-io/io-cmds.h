@@ -4,7 +4,10 @@
  * Each command is one function taking the tool state and its argv (argv[0]
  * is the command name), returning 0 or -errno.  Commands print their own
  * results and errors on stdout, as qemu-io does, so that a script reading
- * one stream sees both; a failed command makes the tool exit 1 at the end.
+ * one stream sees both; the checks qemu-io makes around a command (no
+ * image, argument count, read-only, getopt) and its error_report()
+ * messages (io_error) go to stderr.  A failed command makes the tool
+ * exit 1 at the end.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,7 +22,6 @@ typedef struct IOState {
     BlockDriverState *bs;     /* the open image, or NULL */
     ToolOpenSpec spec;        /* how the command line opens images */
     int aio_in_flight;        /* aio_read/aio_write not yet completed */
-    bool aio_failed;          /* one of them failed (exit status 1) */
     bool quit;
 } IOState;
 
@@ -32,7 +34,8 @@ typedef struct IOCmd {
     int argmin;               /* arguments after the name, options included */
     int argmax;               /* -1: no limit */
     bool needs_image;
-    const char *args;
+    bool writes;              /* refused on a read-only image */
+    const char *args;         /* "" when it takes none */
     const char *oneline;
 } IOCmd;
 
@@ -41,6 +44,8 @@ int io_run_command(IOState *s, const char *line);
 
 /* The command table, terminated by an entry with name NULL. */
 extern const IOCmd io_cmds[];
+/* The command called @name or aliased so, or NULL. */
+const IOCmd *io_find_cmd(const char *name);
 
 /* Open @name into @s; false (message printed) on failure. */
 bool io_open_image(IOState *s, const char *name, int extra_flags);
@@ -50,8 +55,23 @@ void io_wait_aio(IOState *s);
 
 /* ---- helpers shared by the command files (io-util.c) ---- */
 
+/* "spindle-io: " and the message on stderr, as qemu-io's error_report. */
+void io_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* "@name usage -- one line" for command @c (help prints it under the
+ * name it was asked for). */
+void io_print_usage(const char *name, const IOCmd *c);
+/* Print the usage line of command @name ("read [-qv] ... -- reads ...")
+ * and return -EINVAL: qemu-io's answer to bad options or operands. */
+int io_usage(const char *name);
+/* Check that @argv has two operands from @first on (or more when @many);
+ * prints the usage line otherwise. */
+bool io_check_operands(int argc, char **argv, int first, bool many);
+
 /* Parse a number argument; prints qemu-io's parsing error on failure. */
 bool io_parse_num(const char *arg, int64_t *value);
+/* Parse the length of one plain request (read, write, discard), at most
+ * BDRV_REQUEST_MAX_BYTES; prints qemu-io's message otherwise. */
+bool io_parse_length(const char *arg, int64_t *value);
 /* Parse a -P pattern byte (0..255, any base). */
 bool io_parse_pattern(const char *arg, int *pattern);
 /* The two report lines: "read N/N bytes at offset O" and the timing. */
@@ -80,7 +100,7 @@ typedef struct RWOpts {
 bool io_parse_rw_opts(int argc, char **argv, const char *optstr,
                       RWOpts *o, int *first);
 /* Parse "offset len" (or "offset len len..." when @many) into @offset and
- * the int64_t array @lens.  (io-cmd-rw.c) */
+ * the int64_t array @lens, checking the request size limit.  (io-cmd-rw.c) */
 bool io_parse_range(int argc, char **argv, int first, bool many,
                     int64_t *offset, GArray *lens);
 /* Allocate one buffer for all @lens, filled with @fill, and a qiov over

@@ -28,6 +28,19 @@ bool io_parse_num(const char *arg, int64_t *value)
     return true;
 }
 
+bool io_parse_length(const char *arg, int64_t *value)
+{
+    if (!io_parse_num(arg, value)) {
+        return false;
+    }
+    if (*value > BDRV_REQUEST_MAX_BYTES) {
+        printf("length cannot exceed %" PRIu64 ", given %s\n",
+               (uint64_t)BDRV_REQUEST_MAX_BYTES, arg);
+        return false;
+    }
+    return true;
+}
+
 bool io_parse_pattern(const char *arg, int *pattern)
 {
     char *end;
@@ -36,27 +49,60 @@ bool io_parse_pattern(const char *arg, int *pattern)
     errno = 0;
     v = strtol(arg, &end, 0);
     if (errno || *end || end == arg || v < 0 || v > 255) {
-        printf("non-numeric or out-of-range pattern -- %s\n", arg);
+        printf("%s is not a valid pattern byte\n", arg);
         return false;
     }
     *pattern = (int)v;
     return true;
 }
 
-/* "SS.cc sec", "MM:SS.cc" or "H:MM:SS.cc", as qemu-io prints times. */
+void io_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fprintf(stderr, "spindle-io: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void io_print_usage(const char *name, const IOCmd *c)
+{
+    printf("%s%s%s -- %s\n", name, *c->args ? " " : "", c->args, c->oneline);
+}
+
+int io_usage(const char *name)
+{
+    const IOCmd *c = io_find_cmd(name);
+
+    if (c) {
+        io_print_usage(c->name, c);
+    }
+    return -EINVAL;
+}
+
+bool io_check_operands(int argc, char **argv, int first, bool many)
+{
+    if (argc - first < 2 || (!many && argc - first != 2)) {
+        io_usage(argv[0]);
+        return false;
+    }
+    return true;
+}
+
+/* "00.12 sec" under a second, else "H:MM:SS.ss", as qemu-io prints times. */
 static void timestr(int64_t ns, char *buf, size_t size)
 {
     uint64_t sec = ns / 1000000000;
-    unsigned cents = (unsigned)(ns % 1000000000 / 10000000);
+    double frac = (ns % 1000000000) / 1e9;
 
-    if (sec >= 3600) {
-        snprintf(buf, size, "%u:%02u:%02u.%02u", (unsigned)(sec / 3600),
-                 (unsigned)(sec / 60 % 60), (unsigned)(sec % 60), cents);
-    } else if (sec >= 60) {
-        snprintf(buf, size, "%02u:%02u.%02u", (unsigned)(sec / 60),
-                 (unsigned)(sec % 60), cents);
+    if (sec == 0) {
+        snprintf(buf, size, "%05.2f sec", frac);
     } else {
-        snprintf(buf, size, "%02u.%02u sec", (unsigned)sec, cents);
+        snprintf(buf, size, "%u:%02u:%05.2f", (unsigned)(sec / 3600),
+                 (unsigned)(sec / 60 % 60), (unsigned)(sec % 60) + frac);
     }
 }
 
@@ -111,7 +157,7 @@ bool io_verify_pattern(const uint8_t *buf, int pattern, int64_t offset,
 void io_getopt_reset(void)
 {
     optind = 0;     /* glibc: 0 also resets its internal state */
-    opterr = 0;     /* commands print their own one-line error */
+    opterr = 1;     /* "read: invalid option -- 'x'" on stderr, as qemu-io */
 }
 
 typedef struct IOReq {
