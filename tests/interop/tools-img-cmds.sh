@@ -8,31 +8,6 @@ set -u
 . "$(dirname "$0")/tools-lib.sh"
 need_peer qemu-img qemu-io cmp /usr/bin/python3
 
-# same_status CMD-ARGS...: spindle-img and qemu-img exit alike, and
-# spindle-img prints exactly one line on stderr.
-same_status() {
-    local ours theirs
-    $SIMG "$@" >/dev/null 2>"$tmp/err"; ours=$?
-    qemu-img "$@" >/dev/null 2>&1; theirs=$?
-    [ "$ours" -eq "$theirs" ] && [ "$ours" -ne 0 ] &&
-        [ "$(wc -l <"$tmp/err")" -eq 1 ] ||
-        { echo "ours $ours, qemu-img $theirs"; cat "$tmp/err"; return 1; }
-}
-
-# same_error CMD-ARGS...: as same_status, and the message is qemu-img's
-# (its "Try ... --help" line and probing warnings aside).
-same_error() {
-    same_status "$@" || return 1
-    qemu-img "$@" 2>&1 >/dev/null | grep '^qemu-img: ' | head -1 |
-        sed 's/^qemu-img: //' >"$tmp/qerr"
-    sed 's/^spindle-img: //' "$tmp/err" | diff - "$tmp/qerr"
-}
-
-# same_output CMD-ARGS...: the same stdout and exit status.
-same_output() {
-    diff <($SIMG "$@" 2>&1; echo "rc=$?") <(qemu-img "$@" 2>&1; echo "rc=$?")
-}
-
 raw=$tmp/a.raw
 ok "make a raw image with data" sh -c "qemu-img create -q -f raw '$raw' 4M &&
     qemu-io -f raw -c 'write -q -P 7 0 64k' -c 'write -q -P 9 1M 100k' \
@@ -71,17 +46,10 @@ ok "dd: missing of=" same_error dd if="$raw"
 ok "dd: unknown output format" same_error dd -O nosuch if="$raw" of="$tmp/x.dd"
 
 # ---- measure --------------------------------------------------------
-same_json() {
-    /usr/bin/python3 -c '
-import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:3])
-print("ours:", a, "qemu:", b) if a != b else None
-sys.exit(a != b)' "$1" "$2"
-}
 measure_case() {
     $SIMG measure --output=json "$@" >"$tmp/ours.json" &&
         qemu-img measure --output=json "$@" >"$tmp/qemu.json" &&
-        same_json "$tmp/ours.json" "$tmp/qemu.json" &&
+        json_equal "$tmp/ours.json" "$tmp/qemu.json" &&
         same_output measure "$@"
 }
 ok "measure: raw image to raw" measure_case -f raw "$raw"

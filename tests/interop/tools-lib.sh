@@ -70,3 +70,40 @@ qemu_io() {
     cat "$tmp/io"
     [ $r -eq 0 ] && ! grep -qiE "fail|error|mismatch" "$tmp/io"
 }
+
+# ---- spindle-img against qemu-img ------------------------------------
+
+# same_status CMD-ARGS...: spindle-img and qemu-img exit alike, and
+# spindle-img prints exactly one line on stderr.
+same_status() {
+    local ours theirs
+    $SIMG "$@" >/dev/null 2>"$tmp/err"; ours=$?
+    qemu-img "$@" >/dev/null 2>&1; theirs=$?
+    [ "$ours" -eq "$theirs" ] && [ "$ours" -ne 0 ] &&
+        [ "$(wc -l <"$tmp/err")" -eq 1 ] ||
+        { echo "ours $ours, qemu-img $theirs"; cat "$tmp/err"; return 1; }
+}
+
+# same_error CMD-ARGS...: as same_status, and the message is qemu-img's
+# (its "Try ... --help" line and probing warnings aside).
+same_error() {
+    same_status "$@" || return 1
+    qemu-img "$@" 2>&1 >/dev/null | grep '^qemu-img: ' | head -1 |
+        sed 's/^qemu-img: //' >"$tmp/qerr"
+    sed 's/^spindle-img: //' "$tmp/err" | diff - "$tmp/qerr"
+}
+
+# same_output CMD-ARGS...: the same output (stdout and stderr) and exit
+# status.
+same_output() {
+    diff <($SIMG "$@" 2>&1; echo "rc=$?") <(qemu-img "$@" 2>&1; echo "rc=$?")
+}
+
+# json_equal OURS QEMU: the two JSON files hold equal values.
+json_equal() {
+    /usr/bin/python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+print("ours:", a, "qemu:", b) if a != b else None
+sys.exit(a != b)' "$1" "$2"
+}

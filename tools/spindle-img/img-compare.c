@@ -4,8 +4,10 @@
  * Compares what a guest would read: the common length byte by byte (in
  * 512-byte sectors, reporting the first sector that differs, as qemu-img
  * does), then checks that the longer image reads as zeroes past the end
- * of the shorter.  -s (strict) also fails on a size or allocation status
- * difference.  Exit status: 0 identical, 1 different, 2 error.
+ * of the shorter.  -s (strict) also fails on a size difference or where
+ * the block status of the two chains differs (data, zero, allocation,
+ * host offset known, compressed, reaching the end), as qemu-img does.
+ * Exit status: 0 identical, 1 different, 2 error.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -70,30 +72,69 @@ static int64_t first_difference(const uint8_t *a, const uint8_t *b, int len)
     return -1;
 }
 
-/* Strict mode: do both images report the same allocation over the
- * range?  Returns CMP_SAME, CMP_DIFFERENT (reported) or CMP_ERROR. */
-static int compare_status(CmpImage *a, CmpImage *b, int64_t offset, int len)
-{
-    int64_t sector = offset / BDRV_SECTOR_SIZE;
-    int64_t end = DIV_ROUND_UP(offset + len, BDRV_SECTOR_SIZE);
+/* qemu's BDRV_BLOCK_EOF: the status run reaches the end of the image. */
+#define CMP_STATUS_EOF 0x20
+#define CMP_STATUS_MASK (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO | \
+                         BDRV_BLOCK_OFFSET_VALID | BDRV_BLOCK_ALLOCATED | \
+                         BDRV_BLOCK_COMPRESSED)
 
-    while (sector < end) {
-        int na, nb;
-        int ra = bdrv_is_allocated_above(a->bs, NULL, sector, end - sector,
-                                         &na);
-        int rb = bdrv_is_allocated_above(b->bs, NULL, sector, end - sector,
-                                         &nb);
+/*
+ * The block status of @img's whole chain at @offset, as qemu-img's
+ * bdrv_block_status_above gives it: the first node from the top that
+ * holds the range decides (past the end of a shorter backing file the
+ * range reads as allocated zeroes), and the run that reaches the end of
+ * the image is marked CMP_STATUS_EOF.  Sets *@pnum; flags or -errno.
+ */
+static int chain_status(CmpImage *img, int64_t offset, int64_t *pnum)
+{
+    BlockDriverState *bs = img->bs;
+    int64_t bytes = img->len - offset;
+    int ret;
+
+    for (;;) {
+        ret = bdrv_block_status(bs, offset, bytes, pnum, NULL, NULL);
+        if (ret < 0) {
+            return ret;
+        }
+        if (!*pnum) {
+            *pnum = bytes;
+            ret = BDRV_BLOCK_ZERO | BDRV_BLOCK_ALLOCATED;
+            break;
+        }
+        if ((ret & BDRV_BLOCK_ALLOCATED) || !bdrv_backing(bs)) {
+            break;
+        }
+        bytes = *pnum;
+        bs = bdrv_backing(bs);
+    }
+    ret &= CMP_STATUS_MASK;
+    return offset + *pnum == img->len ? ret | CMP_STATUS_EOF : ret;
+}
+
+/*
+ * Strict mode: where in [@offset, +@len) does the two images' block
+ * status first differ (the whole flags, not only the allocation, as
+ * qemu-img compares them)?  CMP_SAME, CMP_DIFFERENT with *@where set,
+ * or CMP_ERROR after a message.
+ */
+static int status_difference(CmpImage *a, CmpImage *b, int64_t offset,
+                             int len, int64_t *where)
+{
+    for (int64_t end = offset + len; offset < end; ) {
+        int64_t na, nb;
+        int ra = chain_status(a, offset, &na);
+        int rb = chain_status(b, offset, &nb);
+
         if (ra < 0 || rb < 0) {
             img_error("Could not get the allocation status: %s",
                       strerror(-(ra < 0 ? ra : rb)));
             return CMP_ERROR;
         }
         if (ra != rb) {
-            say("Strict mode: Offset %" PRId64 " block status mismatch!\n",
-                (int64_t)(sector * BDRV_SECTOR_SIZE));
+            *where = offset;
             return CMP_DIFFERENT;
         }
-        sector += MAX(1, MIN(na, nb));
+        offset += MIN(na, nb);
     }
     return CMP_SAME;
 }
@@ -103,17 +144,21 @@ static int compare_common(CmpImage *a, CmpImage *b, int64_t len,
 {
     for (int64_t off = 0; off < len; off += CMP_CHUNK) {
         int n = MIN(len - off, CMP_CHUNK);
-        int64_t diff;
-        int ret;
+        int64_t diff, status_at = 0;
+        int status = strict ? status_difference(a, b, off, n, &status_at)
+                            : CMP_SAME;
 
-        if (strict && (ret = compare_status(a, b, off, n)) != CMP_SAME) {
-            return ret;
-        }
-        if (read_chunk(a, off, buf1, n) < 0 ||
+        if (status == CMP_ERROR || read_chunk(a, off, buf1, n) < 0 ||
             read_chunk(b, off, buf2, n) < 0) {
             return CMP_ERROR;
         }
         diff = first_difference(buf1, buf2, n);
+        /* qemu-img walks status runs: the earlier finding is reported */
+        if (status == CMP_DIFFERENT && (diff < 0 || off + diff >= status_at)) {
+            say("Strict mode: Offset %" PRId64 " block status mismatch!\n",
+                status_at);
+            return CMP_DIFFERENT;
+        }
         if (diff >= 0) {
             say("Content mismatch at offset %" PRId64 "!\n", off + diff);
             return CMP_DIFFERENT;

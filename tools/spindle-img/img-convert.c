@@ -211,6 +211,8 @@ static bool load_snapshot(BlockDriverState *bs, const char *name)
     if (ret == -ENOTSUP || ret == -ENOMEDIUM) {
         img_error("Failed to load snapshot: Block format '%s' does not "
                   "support internal snapshots", bdrv_get_format_name(bs));
+    } else if (ret == -ENOENT) {
+        img_error("Failed to load snapshot: Can't find snapshot");
     } else if (ret < 0) {
         img_error("Failed to load snapshot '%s': %s", name, strerror(-ret));
     }
@@ -291,7 +293,16 @@ static bool set_backing(QEMUOptionParameter *list, const ConvertArgs *a,
     return true;
 }
 
-/* The create options: -o, then the size and backing file. */
+/* Was option @name given (with -o, -B or -F)? */
+static bool option_set(QEMUOptionParameter *list, const char *name)
+{
+    QEMUOptionParameter *p = get_option_parameter(list, name);
+
+    return p && p->assigned;
+}
+
+/* The create options: -o, then the size and backing file; a backing
+ * file needs its format, as in qemu-img. */
 static QEMUOptionParameter *target_options(const ConvertArgs *a,
                                            BlockDriver *drv, int64_t size)
 {
@@ -312,6 +323,12 @@ static QEMUOptionParameter *target_options(const ConvertArgs *a,
         return NULL;
     }
     if (a->backing && !set_backing(list, a, drv)) {
+        free_option_parameters(list);
+        return NULL;
+    }
+    if (option_set(list, BLOCK_OPT_BACKING_FILE) &&
+        !option_set(list, BLOCK_OPT_BACKING_FMT)) {
+        img_error("Use of backing file requires explicit backing format");
         free_option_parameters(list);
         return NULL;
     }
@@ -401,9 +418,11 @@ static bool fill_params(const ConvertArgs *a, ConvertParams *p)
     p->wr_in_order = !a->out_of_order;
     p->min_sparse = a->min_sparse;
     p->compressed = a->compressed;
-    p->target_has_backing = a->backing != NULL;
+    /* -B or -o backing_file: copy only what the source's own top holds */
+    p->target_has_backing = !a->no_create && bdrv_backing(p->target);
     p->has_zero_init = a->target_is_zero ||
-        (!a->no_create && !a->backing && bdrv_has_zero_init(p->target));
+        (!a->no_create && !p->target_has_backing &&
+         bdrv_has_zero_init(p->target));
     p->buf_size = MIN(CONVERT_MAX_SPARSE, MAX(CONVERT_BUF_SIZE, cluster));
     p->offload = a->copy_range;
     if (a->compressed) {

@@ -7,8 +7,9 @@
  * options the user set, where qemu-img also lists defaults).  The -o list
  * goes through the library's option-list parser into a copy of the
  * driver's create_options; "-o help" lists what the format accepts.
- * Without a size, an image with a backing file takes the backing file's
- * size (the backing file is opened read-only to learn it, unless -u).
+ * As in qemu-img, a backing file needs its format named, and unless -u
+ * it is opened (relative to the new image's folder) and must open; an
+ * image without a size takes the backing file's.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -58,27 +59,82 @@ static bool set_param(QEMUOptionParameter *list, const char *name,
     return true;
 }
 
-/* The size of the backing file, or -1 with a message. */
-static int64_t backing_size(const char *file, const char *fmt)
+/* The string value of option @name in @list, or NULL when unset. */
+static const char *param_string(QEMUOptionParameter *list, const char *name)
 {
-    g_autofree char *path = g_strdup(file);
-    BlockDriverState *bs = bdrv_new("");
+    QEMUOptionParameter *p = get_option_parameter(list, name);
+
+    return p && p->assigned ? p->value.s : NULL;
+}
+
+/*
+ * The length of the backing file @name of the new image (a relative name
+ * is relative to the image's folder, as the image will find it), or -1
+ * with qemu-img's message.
+ */
+static int64_t backing_size(const CreateArgs *a, const char *name,
+                            const char *fmt)
+{
+    const char *slash = strrchr(a->file, '/');
+    g_autofree char *path = NULL;
     BlockDriver *drv = fmt ? bdrv_find_format(fmt) : NULL;
+    BlockDriverState *bs;
     Error *err = NULL;
     int64_t size = -1;
 
     if (fmt && !drv) {
-        img_error("Unknown backing file format '%s'", fmt);
-    } else if (bdrv_open(bs, path, BDRV_O_NO_BACKING | BDRV_O_FORCE_SHARE,
-                         drv, &err) < 0) {
-        img_error("Could not open backing image: %s",
-                  error_get_pretty(err));
-        error_free(err);
+        img_error("%s: Unknown driver '%s'", a->file, fmt);
+        return -1;
+    }
+    if (!slash || g_path_is_absolute(name) || strchr(name, ':')) {
+        path = g_strdup(name);
     } else {
-        size = bdrv_getlength(bs);
+        path = g_strdup_printf("%.*s%s", (int)(slash - a->file + 1), a->file,
+                               name);
+    }
+    bs = bdrv_new("");
+    if (bdrv_open(bs, path, BDRV_O_NO_BACKING | BDRV_O_FORCE_SHARE, drv,
+                  &err) < 0) {
+        img_error("%s: %s", a->file, error_get_pretty(err));
+        error_free(err);
+    } else if ((size = bdrv_getlength(bs)) < 0) {
+        img_error("%s: Could not get size of '%s': %s", a->file, name,
+                  strerror(-size));
     }
     bdrv_unref(bs);
     return size;
+}
+
+/*
+ * qemu-img's checks of the backing file in @list, if any: a name other
+ * than the image's own, a backing format, and (unless -u) a file that
+ * opens, whose length goes to *@size.  False after a message.
+ */
+static bool check_backing(QEMUOptionParameter *list, const CreateArgs *a,
+                          int64_t *size)
+{
+    const char *name = param_string(list, BLOCK_OPT_BACKING_FILE);
+    const char *fmt = param_string(list, BLOCK_OPT_BACKING_FMT);
+    const char *msg = NULL;
+
+    if (!name) {
+        return true;
+    }
+    if (!strcmp(name, a->file)) {
+        msg = "Error: Trying to create an image with the same filename as "
+              "the backing file";
+    } else if (!*name) {
+        msg = "Expected backing file name, got empty string";
+    } else if (!a->unsafe && (*size = backing_size(a, name, fmt)) < 0) {
+        return false;
+    } else if (!fmt) {
+        msg = "Backing file specified without backing format";
+    }
+    if (msg) {
+        img_error("%s: %s", a->file, msg);
+        return false;
+    }
+    return true;
 }
 
 static bool fill_size(QEMUOptionParameter *list, const CreateArgs *a)
@@ -86,19 +142,19 @@ static bool fill_size(QEMUOptionParameter *list, const CreateArgs *a)
     g_autofree char *from_backing = NULL;
     const char *size = a->size;
     QEMUOptionParameter *p = get_option_parameter(list, BLOCK_OPT_SIZE);
+    int64_t backing = -1;
 
+    if (!check_backing(list, a, &backing)) {
+        return false;
+    }
     if (!size && p && p->assigned) {
         return true;
     }
-    if (!size && a->backing && !a->unsafe) {
-        int64_t n = backing_size(a->backing, a->backing_fmt);
-        if (n < 0) {
-            return false;
-        }
-        size = from_backing = g_strdup_printf("%" PRId64, n);
+    if (!size && backing >= 0) {
+        size = from_backing = g_strdup_printf("%" PRId64, backing);
     }
     if (!size) {
-        img_error("Image creation needs a size parameter");
+        img_error("%s: Image creation needs a size parameter", a->file);
         return false;
     }
     if (cvtnum(size) < 0) {
