@@ -9,7 +9,9 @@
  * filename.  Every failure unwinds completely: the node is left empty and
  * the message names the file.
  *
- * Backing chains are opened recursively; the canonical names of the
+ * Backing chains are opened recursively, each backing node with the
+ * "backing."-prefixed options of the node above (kept in
+ * bs->backing_options, prefix removed); the canonical names of the
  * images being opened on this thread are remembered, so an image that is
  * (directly or indirectly) its own backing file is refused instead of
  * recursing forever.
@@ -377,7 +379,8 @@ int bdrv_open_backing_file(BlockDriverState *bs, Error **errp)
     backing = bdrv_new("");
     bdrv_set_account_latency(backing, false);
     bdrv_set_aio_context(backing, bs->aio_context);
-    ret = bdrv_open(backing, path, flags, fmt, errp);
+    ret = bdrv_open_options(backing, path, bs->backing_options, flags, fmt,
+                            errp);
     if (ret < 0) {
         error_prepend(errp, "could not open backing file of '%s': ",
                       bs->filename);
@@ -396,8 +399,8 @@ static int open_node(BlockDriverState *bs, const char *filename,
                                                           "backing.");
     int ret;
 
-    g_hash_table_unref(backing_opts); /* reserved for later use */
     if (flags & BDRV_O_SNAPSHOT) {
+        g_hash_table_unref(backing_opts);
         error_setg(errp, "snapshot mode needs the qcow2 driver, which this "
                    "build does not have yet");
         return -ENOTSUP;
@@ -408,7 +411,17 @@ static int open_node(BlockDriverState *bs, const char *filename,
         ret = open_format(bs, filename, options, flags, drv, errp);
     }
     if (ret < 0) {
+        g_hash_table_unref(backing_opts);
         return ret;
+    }
+    /* Kept for reopening the chain; as in QEMU, they need a backing file. */
+    bs->backing_options = backing_opts;
+    if (g_hash_table_size(backing_opts) && !bs->backing_file[0] &&
+        !(flags & BDRV_O_NO_BACKING)) {
+        error_setg(errp, "backing options were given, but '%s' has no "
+                   "backing file", filename);
+        bdrv_close(bs);
+        return -EINVAL;
     }
     if (!(flags & BDRV_O_NO_BACKING)) {
         ret = bdrv_open_backing_file(bs, errp);
@@ -492,6 +505,7 @@ void bdrv_close(BlockDriverState *bs)
         bdrv_unref(bs->backing_hd);
         bs->backing_hd = NULL;
     }
+    g_clear_pointer(&bs->backing_options, g_hash_table_unref);
     if (bs->file) {
         bdrv_unref(bs->file);
         bs->file = NULL;

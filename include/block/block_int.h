@@ -341,6 +341,8 @@ struct BlockDriverState {
     AioContext *aio_context;     /* home of the node's requests */
     int refcnt;
     GHashTable *options;         /* during open: driver options left */
+    GHashTable *backing_options; /* "backing.*" open options, prefix
+                                  * removed: for the backing node */
 };
 
 /*

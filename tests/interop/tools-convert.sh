@@ -175,6 +175,11 @@ ok "... with qemu-img's message" \
     grep -qx "spindle-img: Compression not supported for this file format" \
     "$tmp/err"
 ok "... and no target left behind" test ! -e "$tmp/t1.raw"
+ok "-c with preallocation: one line, exit 1" fails_one_line \
+    $SIMG convert -c -O qcow2 -o preallocation=metadata "$src" "$tmp/t1.qcow2"
+ok "... with qemu-img's message" grep -qx "spindle-img: Compression and \
+preallocation not supported at the same time" "$tmp/err"
+ok "... and no target left behind" test ! -e "$tmp/t1.qcow2"
 ok "-m 17 refused" fails_one_line $SIMG convert -m 17 "$src" "$tmp/t1.raw"
 ok "-S 100 refused" fails_one_line $SIMG convert -S 100 "$src" "$tmp/t1.raw"
 ok "--target-is-zero needs -n" \

@@ -2,9 +2,9 @@
  * Tests for encrypted qcow2 images through the whole block layer (qcow2
  * over file): LUKS creation, writes and reads (unaligned, crossing
  * clusters, copy-on-write over a backing file, zero clusters), reopening
- * with encrypt.key-secret, the key-less state and bdrv_set_key, wrong
- * passwords, bad creation options and damaged headers, and reading a
- * legacy AES image read-only.
+ * with encrypt.key-secret, a chain's keys as backing.encrypt.key-secret,
+ * the key-less state and bdrv_set_key, wrong passwords, bad creation
+ * options and damaged headers, and reading a legacy AES image read-only.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -224,6 +224,70 @@ static void test_backing_cow(void)
     bdrv_unref(bs);
 }
 
+/* Open with driver options given as "key", "value", ..., NULL. */
+static BlockDriverState *open_with(const char *path, Error **errp, ...)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new_full(g_str_hash,
+                                                       g_str_equal,
+                                                       g_free, g_free);
+    BlockDriverState *bs = bdrv_new("");
+    const char *key;
+    va_list ap;
+
+    va_start(ap, errp);
+    while ((key = va_arg(ap, const char *))) {
+        g_hash_table_insert(opts, g_strdup(key),
+                            g_strdup(va_arg(ap, const char *)));
+    }
+    va_end(ap);
+    if (bdrv_open_options(bs, path, opts, 0, bdrv_find_format("qcow2"),
+                          errp) < 0) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    return bs;
+}
+
+/* Each layer of an encrypted chain gets its key from "backing.*". */
+static void test_backing_keys(void)
+{
+    g_autofree char *base = make_luks("kbase.qcow2", 4 * MiB,
+                                      "encrypt.key-secret=sec1");
+    g_autofree char *extra = g_strdup_printf("backing_file=%s,"
+                                             "backing_fmt=qcow2", base);
+    g_autofree char *top = make_luks("ktop.qcow2", 4 * MiB, extra);
+    BlockDriverState *bs = open_secret(base, BDRV_O_RDWR, "sec1",
+                                       &error_abort);
+    uint8_t buf[512];
+    Error *err = NULL;
+
+    write_pattern(bs, 0, 128 * KiB, 0x41);
+    bdrv_unref(bs);
+
+    bs = open_with(top, &error_abort, "encrypt.key-secret", "sec0",
+                   "backing.encrypt.key-secret", "sec1", NULL);
+    g_assert_false(bdrv_key_required(bs->backing_hd));
+    check_pattern(bs, 0, 128 * KiB, 0x41);
+    bdrv_unref(bs);
+
+    /* Without it the backing layer stays locked. */
+    bs = open_secret(top, 0, "sec0", &error_abort);
+    g_assert_true(bdrv_key_required(bs->backing_hd));
+    g_assert_cmpint(bdrv_pread(bs, 0, buf, sizeof(buf)), ==, -ENOKEY);
+    bdrv_unref(bs);
+
+    g_assert_null(open_with(top, &err, "encrypt.key-secret", "sec0",
+                            "backing.encrypt.key-secret", "sec0", NULL));
+    assert_error(err, "Invalid password, cannot unlock any keyslot");
+    err = NULL;
+    g_assert_null(open_with(top, &err, "backing.nosuch", "1", NULL));
+    assert_error(err, "does not support the option 'nosuch'");
+    err = NULL;
+    g_assert_null(open_with(base, &err, "encrypt.key-secret", "sec1",
+                            "backing.encrypt.key-secret", "sec1", NULL));
+    assert_error(err, "has no backing file");
+}
+
 static void test_zero_discard(void)
 {
     g_autofree char *path = make_luks("zero.qcow2", 4 * MiB, NULL);
@@ -373,6 +437,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/luks/set-key", test_no_key_set_key);
     g_test_add_func("/qcow2/luks/wrong-password", test_wrong_password);
     g_test_add_func("/qcow2/luks/backing-cow", test_backing_cow);
+    g_test_add_func("/qcow2/luks/backing-keys", test_backing_keys);
     g_test_add_func("/qcow2/luks/zero-discard", test_zero_discard);
     g_test_add_func("/qcow2/luks/create-bad", test_create_bad);
     g_test_add_func("/qcow2/luks/options-on-plain",

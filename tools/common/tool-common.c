@@ -211,6 +211,19 @@ BlockDriverState *tool_open_image(const char *name, const ToolOpenSpec *spec,
     } else {
         filename = g_strdup(name);
     }
+    if (spec->options) {
+        GHashTableIter it;
+        gpointer k, v;
+
+        if (!opts) {
+            opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         g_free);
+        }
+        g_hash_table_iter_init(&it, spec->options);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+            g_hash_table_insert(opts, g_strdup(k), g_strdup(v));
+        }
+    }
     if (spec->format) {
         drv = bdrv_find_format(spec->format);
         if (!drv) {

@@ -34,6 +34,8 @@ typedef struct ToolOpenSpec {
     const char *cache;       /* -t, or NULL for the tool's default */
     const char *aio;         /* -i, or NULL */
     int flags;               /* BDRV_O_* on top of cache and aio */
+    GHashTable *options;     /* more open options ("key" -> "value"), or
+                              * NULL; copied, not consumed */
 } ToolOpenSpec;
 
 /*

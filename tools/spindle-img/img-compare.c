@@ -1,5 +1,6 @@
 /*
- * compare: "compare [-f fmt] [-F fmt] [-q] [-s] [-U] file1 file2".
+ * compare: "compare [-f fmt] [-F fmt] [-q] [-s] [-U] [--image-opts] file1
+ * file2" (--image-opts: both names are option strings).
  *
  * Compares what a guest would read: the common length byte by byte (in
  * 512-byte sectors, reporting the first sector that differs, as qemu-img
@@ -21,8 +22,8 @@
 enum { CMP_SAME = 0, CMP_DIFFERENT = 1, CMP_ERROR = 2 };
 
 static const char compare_usage[] =
-"Usage: spindle-img compare [-f fmt] [-F fmt] [-q] [-s] [-U] filename1 "
-"filename2\n"
+"Usage: spindle-img compare [-f fmt] [-F fmt] [-q] [-s] [-U] [--image-opts] "
+"filename1 filename2\n"
 "Check whether two images have the same content.\n"
 "Exit status: 0 identical, 1 different, 2 error.\n";
 
@@ -212,9 +213,11 @@ static int compare_images(CmpImage *a, CmpImage *b, bool strict)
 }
 
 static bool open_cmp(CmpImage *img, const char *name, const char *fmt,
-                     int flags)
+                     int flags, bool image_opts)
 {
-    ToolOpenSpec spec = { .format = fmt, .flags = flags };
+    ToolOpenSpec spec = {
+        .format = fmt, .flags = flags, .image_opts = image_opts,
+    };
 
     img->name = name;
     img->bs = img_open(name, &spec);
@@ -229,9 +232,12 @@ static bool open_cmp(CmpImage *img, const char *name, const char *fmt,
     return true;
 }
 
+enum { OPT_IMAGE_OPTS = 256 };
+
 static const struct option compare_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "force-share", no_argument, NULL, 'U' },
+    { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
     { NULL },
 };
 
@@ -239,7 +245,7 @@ int img_compare(int argc, char **argv)
 {
     const char *fmt1 = NULL, *fmt2 = NULL;
     CmpImage a = { 0 }, b = { 0 };
-    bool strict = false;
+    bool strict = false, image_opts = false;
     int flags = 0, c, ret = CMP_ERROR;
 
     while ((c = getopt_long(argc, argv, "+hf:F:qsU", compare_opts,
@@ -251,6 +257,7 @@ int img_compare(int argc, char **argv)
         case 'q': quiet = true; break;
         case 's': strict = true; break;
         case 'U': flags |= BDRV_O_FORCE_SHARE; break;
+        case OPT_IMAGE_OPTS: image_opts = true; break;
         default:
             img_error("Invalid option; try 'spindle-img compare --help'");
             return CMP_ERROR;
@@ -260,9 +267,14 @@ int img_compare(int argc, char **argv)
         img_error("Expecting two image file names");
         return CMP_ERROR;
     }
+    if (image_opts && (fmt1 || fmt2)) {
+        img_error("--image-opts and --format are mutually exclusive");
+        return CMP_ERROR;
+    }
     /* As in qemu-img, -f alone names the format of both images. */
-    if (open_cmp(&a, argv[optind], fmt1, flags) &&
-        open_cmp(&b, argv[optind + 1], fmt2 ? fmt2 : fmt1, flags)) {
+    if (open_cmp(&a, argv[optind], fmt1, flags, image_opts) &&
+        open_cmp(&b, argv[optind + 1], fmt2 ? fmt2 : fmt1, flags,
+                 image_opts)) {
         ret = compare_images(&a, &b, strict);
     }
     bdrv_unref(a.bs);

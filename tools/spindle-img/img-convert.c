@@ -355,14 +355,43 @@ static bool create_target(const ConvertArgs *a, BlockDriver *drv,
     return ret >= 0;
 }
 
-static BlockDriverState *open_target(const ConvertArgs *a, const char *name)
+/*
+ * The open options a new target needs from -o: as qemu-img does, every
+ * option named "...key-secret" (encrypt.key-secret of a LUKS target).
+ */
+static GHashTable *target_key_secrets(const ConvertArgs *a, BlockDriver *drv)
 {
+    GHashTable *opts = g_hash_table_new_full(g_str_hash, g_str_equal,
+                                             g_free, g_free);
+    QEMUOptionParameter *list;
+
+    if (a->no_create || !a->options) {
+        return opts;
+    }
+    list = parse_option_parameters(a->options, drv->create_options, NULL,
+                                   NULL, NULL);
+    for (QEMUOptionParameter *p = list; p && p->name; p++) {
+        if (p->type == OPT_STRING && p->value.s &&
+            g_str_has_suffix(p->name, "key-secret")) {
+            g_hash_table_insert(opts, g_strdup(p->name),
+                                g_strdup(p->value.s));
+        }
+    }
+    free_option_parameters(list);
+    return opts;
+}
+
+static BlockDriverState *open_target(const ConvertArgs *a, BlockDriver *drv,
+                                     const char *name)
+{
+    g_autoptr(GHashTable) secrets = target_key_secrets(a, drv);
     ToolOpenSpec spec = {
         .format = a->target_image_opts ? NULL : a->out_fmt,
         .image_opts = a->target_image_opts,
         .cache = a->out_cache,
         .aio = a->src_spec.aio,
         .flags = BDRV_O_RDWR,
+        .options = secrets,
     };
 
     return img_open(name, &spec);
@@ -394,7 +423,7 @@ static BlockDriverState *prepare_target(const ConvertArgs *a,
     BlockDriverState *bs = NULL;
 
     if (a->no_create || create_target(a, drv, name, total)) {
-        bs = open_target(a, name);
+        bs = open_target(a, drv, name);
     }
     if (bs && a->no_create && !check_target_size(bs, total)) {
         bdrv_unref(bs);
@@ -471,12 +500,42 @@ static BlockDriver *output_driver(const ConvertArgs *a)
     return drv;
 }
 
+/*
+ * -c with target options that cannot hold compressed clusters: qemu-img
+ * refuses encryption and preallocation (after opening the sources, before
+ * creating the target), with these messages.
+ */
+static bool compress_options_ok(const ConvertArgs *a, BlockDriver *drv)
+{
+    QEMUOptionParameter *list, *p;
+    const char *msg = NULL;
+
+    if (!a->compressed || a->no_create || !a->options) {
+        return true;
+    }
+    list = parse_option_parameters(a->options, drv->create_options, NULL,
+                                   NULL, NULL);
+    p = get_option_parameter(list, BLOCK_OPT_ENCRYPT);
+    if ((p && p->value.n) ||
+        ((p = get_option_parameter(list, "encrypt.format")) && p->value.s)) {
+        msg = "Compression and encryption not supported at the same time";
+    } else if ((p = get_option_parameter(list, BLOCK_OPT_PREALLOC)) &&
+               p->value.s && strcmp(p->value.s, "off")) {
+        msg = "Compression and preallocation not supported at the same time";
+    }
+    free_option_parameters(list);
+    if (msg) {
+        img_error("%s", msg);
+    }
+    return !msg;
+}
+
 static int convert_run(const ConvertArgs *a, BlockDriver *drv)
 {
     ConvertParams p = { 0 };
     int ret = EXIT_FAILURE;
 
-    if (open_sources(a, &p)) {
+    if (open_sources(a, &p) && compress_options_ok(a, drv)) {
         p.target = prepare_target(a, drv, convert_total_size(&p));
     }
     if (p.target && fill_params(a, &p)) {
