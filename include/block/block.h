@@ -556,6 +556,26 @@ void bdrv_get_geometry(BlockDriverState *bs, uint64_t *nb_sectors_ptr);
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
 
 /*
+ * Hints for a device model that shows the node as a disk with a CHS
+ * geometry and a BIOS translation (BIOS_ATA_TRANSLATION_*).  The block
+ * layer only stores them: they change no request.  0 means not set, the
+ * state of a new node.  They stay with the node users hold across
+ * bdrv_append.
+ */
+#define BIOS_ATA_TRANSLATION_AUTO   0
+#define BIOS_ATA_TRANSLATION_NONE   1
+#define BIOS_ATA_TRANSLATION_LBA    2
+#define BIOS_ATA_TRANSLATION_LARGE  3
+#define BIOS_ATA_TRANSLATION_RECHS  4
+
+void bdrv_set_geometry_hint(BlockDriverState *bs,
+                            int cyls, int heads, int secs);
+void bdrv_get_geometry_hint(BlockDriverState *bs,
+                            int *pcyls, int *pheads, int *psecs);
+void bdrv_set_translation_hint(BlockDriverState *bs, int translation);
+int bdrv_get_translation_hint(BlockDriverState *bs);
+
+/*
  * Format-specific facts about an image, for "qemu-img info": today the
  * qcow2 header's features and encryption.  Strings and pointed-to data
  * are owned by the struct (static names apart); free it with

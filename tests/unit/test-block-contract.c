@@ -599,6 +599,51 @@ static void test_aio_ioctl(void)
     bdrv_unref(bs);
 }
 
+/* ---- geometry hints -------------------------------------------------- */
+
+static void test_geometry_hints(void)
+{
+    BlockDriverState *top, *overlay;
+    int c = -1, h = -1, sec = -1;
+
+    mem_reset();
+    top = open_kv("mem-co:geo", BDRV_O_RDWR, NULL, &error_abort);
+    bdrv_get_geometry_hint(top, &c, &h, &sec);
+    g_assert_cmpint(c, ==, 0);
+    g_assert_cmpint(h, ==, 0);
+    g_assert_cmpint(sec, ==, 0);
+    g_assert_cmpint(bdrv_get_translation_hint(top), ==,
+                    BIOS_ATA_TRANSLATION_AUTO);
+
+    bdrv_set_geometry_hint(top, 1024, 16, 63);
+    bdrv_set_translation_hint(top, BIOS_ATA_TRANSLATION_LBA);
+    bdrv_get_geometry_hint(top, &c, &h, &sec);
+    g_assert_cmpint(c, ==, 1024);
+    g_assert_cmpint(h, ==, 16);
+    g_assert_cmpint(sec, ==, 63);
+    g_assert_cmpint(bdrv_get_translation_hint(top), ==,
+                    BIOS_ATA_TRANSLATION_LBA);
+    /* hints only: the size is what the image says */
+    g_assert_cmpint(bdrv_getlength(top), ==, 1 << 20);
+
+    /* the hints belong to the node users hold, across bdrv_append */
+    g_strlcpy(top->device_name, "", sizeof(top->device_name));
+    cowtest_format("mem-co:geo-top", 65536, NULL, NULL);
+    overlay = bdrv_new("");
+    g_assert_cmpint(bdrv_open(overlay, "mem-co:geo-top",
+                              BDRV_O_RDWR | BDRV_O_NO_BACKING, NULL,
+                              &error_abort), ==, 0);
+    bdrv_append(overlay, top);
+    g_assert_cmpstr(bdrv_get_format_name(top), ==, "cowtest");
+    bdrv_get_geometry_hint(top, &c, &h, &sec);
+    g_assert_cmpint(c * 1000000 + h * 1000 + sec, ==, 1024016063);
+    g_assert_cmpint(bdrv_get_translation_hint(top), ==,
+                    BIOS_ATA_TRANSLATION_LBA);
+    bdrv_get_geometry_hint(top->backing_hd, &c, &h, &sec);
+    g_assert_cmpint(c | h | sec, ==, 0);
+    bdrv_unref(top);
+}
+
 static void test_raw_window(void)
 {
     static const char *const kv[] = { "offset", "4096", "size", "8192",
@@ -833,6 +878,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/contract/aio-discard", test_aio_discard_member);
     g_test_add_func("/block/contract/aio-flush", test_aio_flush_member);
     g_test_add_func("/block/contract/aio-ioctl", test_aio_ioctl);
+    g_test_add_func("/block/node/geometry-hints", test_geometry_hints);
     g_test_add_func("/block/raw/window", test_raw_window);
     g_test_add_func("/block/null/options", test_null_options);
     g_test_add_func("/block/limits/request-path", test_io_limits_path);
