@@ -141,7 +141,13 @@ typedef enum {
     BLOCK_DEVICE_IO_STATUS_NOSPACE,
 } BlockDeviceIoStatus;
 
-/* Events drivers announce with BLKDBG_EVENT for blkdebug to act on. */
+/*
+ * Events drivers announce with BLKDBG_EVENT for blkdebug to act on.
+ * BLKDBG_READ and BLKDBG_WRITE are never announced: in QEMU "read" came
+ * from qcow2's old synchronous read path, which is gone there too, and
+ * "write" never existed.  They keep their names so that a rule on them
+ * can be refused with a message (use read_aio, write_aio).
+ */
 typedef enum {
     BLKDBG_READ,
     BLKDBG_READ_AIO,
