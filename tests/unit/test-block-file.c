@@ -2,23 +2,29 @@
  * Tests for the file and host_device protocol drivers, driven through
  * the whole block layer ("raw" over "file"): create and preallocation,
  * reads and writes (aligned, unaligned, past the end of the file), both
- * aio modes, cache=none with O_DIRECT, discard, write-zeroes, allocation
- * status, truncation, image locks and the host_device basics.
+ * aio modes, the cache modes (O_DIRECT, the fdatasyncs each one costs),
+ * the O_DIRECT alignment against the device's limits, discard,
+ * write-zeroes and each step of its fallback, allocation status,
+ * truncation, image locks and the host_device basics.
  *
  * Image files live under /var/tmp (or $SPINDLE_TEST_DIRECT_DIR): tmpfs
- * refuses O_DIRECT.
+ * refuses O_DIRECT.  What the drivers do underneath (fdatasync,
+ * fallocate) is counted through their trace events.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "block/block.h"
 #include "block/block_int.h"
 #include "block/aio-wait.h"
 #include "qemu/main-loop.h"
+#include "qemu/trace.h"
 #include "qapi/error.h"
 #include "image-test-helpers.h"
 
@@ -108,6 +114,105 @@ static void assert_one_line(Error *err, const char *contains)
     msg = error_get_pretty(err);
     g_assert_null(strchr(msg, '\n'));
     g_assert_nonnull(strstr(msg, contains));
+}
+
+/* Does the test directory's file system take O_DIRECT at all? */
+static bool direct_io_works(void)
+{
+    g_autofree char *probe = image_path("direct.probe");
+    int fd = open(probe, O_RDWR | O_CREAT | O_DIRECT, 0644);
+
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    unlink(probe);
+    return true;
+}
+
+/* The open(2) flags of this process's fd on @path, or -1 if none. */
+static int fd_flags_of(const char *path)
+{
+    g_autofree char *want = realpath(path, NULL);
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    const char *name;
+
+    g_assert_nonnull(want);
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *link = g_strconcat("/proc/self/fd/", name, NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        g_autofree char *info = NULL;
+        g_autofree char *info_path = NULL;
+        const char *flags;
+
+        if (!target || strcmp(target, want)) {
+            continue;
+        }
+        info_path = g_strconcat("/proc/self/fdinfo/", name, NULL);
+        g_assert_true(g_file_get_contents(info_path, &info, NULL, NULL));
+        flags = strstr(info, "flags:");
+        g_assert_nonnull(flags);
+        return (int)strtol(flags + strlen("flags:"), NULL, 8);
+    }
+    return -1;
+}
+
+/* ---- trace capture ---------------------------------------------------- */
+
+static FILE *trace_file;
+static char *trace_buf;
+static size_t trace_len;
+
+/* Capture the lines of the trace events @patterns from now on. */
+static void trace_start(const char *patterns)
+{
+    trace_file = open_memstream(&trace_buf, &trace_len);
+    g_assert_nonnull(trace_file);
+    trace_set_output(trace_file);
+    g_assert_true(trace_enable_events(patterns, &error_abort));
+}
+
+/* The lines captured so far (owned by the capture). */
+static const char *trace_text(void)
+{
+    fflush(trace_file);
+    return trace_buf ? trace_buf : "";
+}
+
+/* How many lines of @event were captured so far. */
+static int traced(const char *event)
+{
+    g_autofree char *needle = g_strdup_printf(" %s ", event);
+    int n = 0;
+
+    for (const char *p = trace_text(); (p = strstr(p, needle)); p++) {
+        n++;
+    }
+    return n;
+}
+
+static void trace_stop(void)
+{
+    g_assert_true(trace_enable_events("-file_*", &error_abort));
+    trace_set_output(NULL);
+    fclose(trace_file);
+    free(trace_buf);
+    trace_file = NULL;
+    trace_buf = NULL;
+}
+
+/* The arguments of the @n-th traced line of @event, after its name. */
+static const char *traced_args(const char *event, int n)
+{
+    g_autofree char *needle = g_strdup_printf(" %s ", event);
+    const char *p = trace_text();
+
+    for (int i = 0; (p = strstr(p, needle)); i++, p++) {
+        if (i == n) {
+            return p + strlen(needle);
+        }
+    }
+    return NULL;
 }
 
 /* ---- create and preallocation ---------------------------------------- */
@@ -214,16 +319,12 @@ static void test_rw_direct(const void *opaque)
 {
     int aio_flags = GPOINTER_TO_INT(opaque);
     g_autofree char *path = image_path("direct.img");
-    g_autofree char *probe = image_path("direct.probe");
     BlockDriverState *bs;
-    /* Does the directory's file system take O_DIRECT at all? */
-    int fd = open(probe, O_RDWR | O_CREAT | O_DIRECT, 0644);
-    if (fd < 0) {
+
+    if (!direct_io_works()) {
         g_test_skip("the test directory's file system refuses O_DIRECT");
         return;
     }
-    close(fd);
-    unlink(probe);
 
     g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
     bs = open_image_opts(path, BDRV_O_RDWR | aio_flags,
@@ -237,19 +338,151 @@ static void test_rw_direct(const void *opaque)
     unlink(path);
 }
 
-static void test_directsync(void)
-{
-    g_autofree char *path = image_path("directsync.img");
-    BlockDriverState *bs;
-    uint8_t buf[4096];
+/*
+ * Each cache mode, by what reaches the file: O_DIRECT or not, and the
+ * fdatasyncs after three writes, after a flush, and after one more write
+ * and the close.  directsync and writethrough sync after every write (and
+ * a flush with nothing new costs none); unsafe never syncs, not even on
+ * close.
+ */
+typedef struct CacheCase {
+    const char *mode;
+    bool direct;
+    int syncs[3];
+} CacheCase;
 
+static const CacheCase cache_cases[] = {
+    { "writeback", false, { 0, 1, 2 } },
+    { "none", true, { 0, 1, 2 } },
+    { "writethrough", false, { 3, 3, 4 } },
+    { "directsync", true, { 3, 3, 4 } },
+    { "unsafe", false, { 0, 0, 0 } },
+};
+
+typedef struct CacheTest {
+    const CacheCase *c;
+    int aio_flags;
+} CacheTest;
+
+static void test_cache_mode(const void *opaque)
+{
+    const CacheTest *t = opaque;
+    const CacheCase *c = t->c;
+    g_autofree char *path = image_path("cache.img");
+    g_autofree char *opt = g_strdup_printf("cache=%s", c->mode);
+    g_autofree uint8_t *data = NULL;
+    g_autofree uint8_t *back = g_malloc(4 * 4096);
+    BlockDriverState *bs;
+    int flags;
+    int fd;
+
+    if (c->direct && !direct_io_works()) {
+        g_test_skip("the test directory's file system refuses O_DIRECT");
+        return;
+    }
     g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
-    bs = open_image_opts(path, BDRV_O_RDWR,
-                         (const char *const[]){ "cache=writethrough", NULL },
-                         &error_abort);
-    fill(buf, sizeof(buf), 3);
-    g_assert_cmpint(bdrv_pwrite(bs, 0, buf, sizeof(buf)), ==, sizeof(buf));
+    bs = open_image_opts(path, BDRV_O_RDWR | t->aio_flags,
+                         (const char *const[]){ opt, NULL }, &error_abort);
+    flags = fd_flags_of(path);
+    g_assert_cmpint(flags, >=, 0);
+    g_assert_cmpint(!!(flags & O_DIRECT), ==, c->direct);
+    g_assert_cmpint(!!(bs->open_flags & BDRV_O_NOCACHE), ==, c->direct);
+
+    data = g_malloc(4 * 4096);
+    fill(data, 4 * 4096, 3);
+    trace_start("file_fdatasync");
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmpint(bdrv_pwrite(bs, i * 4096, data + i * 4096, 4096), ==,
+                        4096);
+    }
+    g_assert_cmpint(traced("file_fdatasync"), ==, c->syncs[0]);
     g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    g_assert_cmpint(traced("file_fdatasync"), ==, c->syncs[1]);
+    g_assert_cmpint(bdrv_pwrite(bs, 3 * 4096, data + 3 * 4096, 4096), ==,
+                    4096);
+    bdrv_unref(bs);
+    g_assert_cmpint(traced("file_fdatasync"), ==, c->syncs[2]);
+    g_assert_null(strstr(trace_text(), "ret -"));
+    trace_stop();
+
+    /* whatever the mode, the data is in the file */
+    fd = open(path, O_RDONLY);
+    g_assert_cmpint(pread(fd, back, 4 * 4096, 0), ==, 4 * 4096);
+    close(fd);
+    g_assert_cmpmem(back, 4 * 4096, data, 4 * 4096);
+    unlink(path);
+}
+
+/*
+ * The O_DIRECT limits of the block device under @st_dev, from sysfs:
+ * logical block size (offsets and lengths) and DMA alignment + 1 (memory).
+ * false when @st_dev is no block device (tmpfs, btrfs, overlay...).
+ */
+static bool device_dio_limits(dev_t st_dev, int *lbs, int *mem)
+{
+    static const char *const dirs[] = { "queue", "../queue" };  /* partition */
+
+    for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        g_autofree char *base = g_strdup_printf("/sys/dev/block/%u:%u/%s",
+                                                major(st_dev), minor(st_dev),
+                                                dirs[i]);
+        g_autofree char *lbs_path = g_strconcat(base, "/logical_block_size",
+                                                NULL);
+        g_autofree char *dma_path = g_strconcat(base, "/dma_alignment", NULL);
+        g_autofree char *a = NULL, *b = NULL;
+
+        if (g_file_get_contents(lbs_path, &a, NULL, NULL) &&
+            g_file_get_contents(dma_path, &b, NULL, NULL)) {
+            *lbs = atoi(a);
+            *mem = atoi(b) + 1;
+            return *lbs > 0;
+        }
+    }
+    return false;
+}
+
+/*
+ * cache=none: the alignments the file driver finds are the ones the
+ * device under the file system needs -- exactly for offsets, and for
+ * memory at least the DMA alignment (never less than 512).  "statx" takes
+ * the kernel's word where it gives one; "probe" makes the driver find
+ * them by trying reads.
+ */
+static void test_dio_alignment(const void *opaque)
+{
+    bool probe = GPOINTER_TO_INT(opaque);
+    g_autofree char *path = image_path("align.img");
+    g_autofree uint8_t *buf = g_malloc(64 * 1024);
+    BlockDriverState *bs;
+    int lbs, mem;
+
+    if (!direct_io_works()) {
+        g_test_skip("the test directory's file system refuses O_DIRECT");
+        return;
+    }
+    if (!device_dio_limits(stat_of(test_dir).st_dev, &lbs, &mem)) {
+        g_test_skip("the test directory is on no block device with "
+                    "queue limits in sysfs");
+        return;
+    }
+    /* data to read: probing reads at the end of a file always succeed */
+    g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
+    bs = open_image(path, BDRV_O_RDWR);
+    fill(buf, 64 * 1024, 1);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, buf, 64 * 1024), ==, 64 * 1024);
+    bdrv_unref(bs);
+
+    if (probe) {
+        g_setenv("SPINDLE_FILE_DIOALIGN_PROBE", "1", true);
+    }
+    bs = open_image_opts(path, BDRV_O_RDWR,
+                         (const char *const[]){ "cache=none", NULL },
+                         &error_abort);
+    g_unsetenv("SPINDLE_FILE_DIOALIGN_PROBE");
+    g_assert_cmpint(bs->file->request_alignment, ==, lbs);
+    g_assert_cmpint(bs->file->buffer_alignment, ==, MAX(mem, 512));
+    g_assert_cmpint(bs->request_alignment, >=, lbs);
+    check_rw(bs);
     bdrv_unref(bs);
     unlink(path);
 }
@@ -335,6 +568,86 @@ static void test_write_zeroes(const void *opaque)
     fill(want, 2 * MiB, 7);
     memset(want + 4096, 0, 4096);
     g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    bdrv_unref(bs);
+    unlink(path);
+}
+
+/*
+ * The write-zeroes chain of the file driver: FALLOC_FL_ZERO_RANGE, else a
+ * hole (FALLOC_FL_PUNCH_HOLE), else the generic layer's writes of zeroes.
+ * The test hook fails the first steps as a file system without them
+ * would; each path must leave zeroes, and only there.
+ */
+typedef struct ZeroPath {
+    const char *fail;        /* SPINDLE_FILE_FALLOC_FAIL, or NULL */
+    int attempts;            /* fallocate calls expected */
+} ZeroPath;
+
+static const ZeroPath zero_paths[] = {
+    { NULL, 1 },                              /* zero-range */
+    { "zero-range", 2 },                      /* punch-hole */
+    { "zero-range,punch-hole", 2 },           /* writes */
+};
+
+static void test_write_zeroes_path(const void *opaque)
+{
+    const ZeroPath *zp = opaque;
+    const int64_t off = MiB + 4096, len = 64 * 1024;
+    g_autofree char *path = image_path("zero-path.img");
+    g_autofree uint8_t *buf = g_malloc(2 * MiB);
+    g_autofree uint8_t *want = g_malloc(2 * MiB);
+    BlockDriverState *bs = open_with_data(path, 0);
+    int64_t blocks = stat_of(path).st_blocks;
+    int modes[2], rets[2];
+    int fd;
+
+    trace_start("file_fallocate");
+    if (zp->fail) {
+        g_setenv("SPINDLE_FILE_FALLOC_FAIL", zp->fail, true);
+    }
+    g_assert_cmpint(bdrv_write_zeroes(bs, off / 512, len / 512), ==, 0);
+    g_unsetenv("SPINDLE_FILE_FALLOC_FAIL");
+    g_assert_cmpint(traced("file_fallocate"), ==, zp->attempts);
+    for (int i = 0; i < zp->attempts; i++) {
+        g_assert_cmpint(sscanf(traced_args("file_fallocate", i),
+                               "fd %*d mode %x offset %*d len %*d ret %d",
+                               &modes[i], &rets[i]), ==, 2);
+    }
+    trace_stop();
+    g_assert_cmpint(modes[0], ==, FALLOC_FL_ZERO_RANGE);
+    if (!zp->fail && rets[0] < 0) {
+        bdrv_unref(bs);
+        unlink(path);
+        g_test_skip("the file system lacks FALLOC_FL_ZERO_RANGE");
+        return;
+    }
+    g_assert_cmpint(rets[0], ==, zp->fail ? -EOPNOTSUPP : 0);
+    if (zp->attempts > 1) {
+        g_assert_cmpint(modes[1], ==,
+                        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+        g_assert_cmpint(rets[1], ==, strstr(zp->fail, "punch-hole")
+                                     ? -EOPNOTSUPP : 0);
+    }
+
+    /* zeroes there and only there, through the node and in the file */
+    fill(want, 2 * MiB, 7);
+    memset(want + (off - MiB), 0, len);
+    g_assert_cmpint(bdrv_pread(bs, MiB, buf, 2 * MiB), ==, 2 * MiB);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    fd = open(path, O_RDONLY);
+    g_assert_cmpint(pread(fd, buf, 2 * MiB, MiB), ==, 2 * MiB);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    /* a punched hole frees the blocks; written zeroes keep them */
+    if (zp->attempts == 2 && rets[1] == 0) {
+        g_assert_cmpint(stat_of(path).st_blocks * 512, <=,
+                        blocks * 512 - len);
+        g_assert_cmpint(lseek(fd, off, SEEK_DATA), >=, off + len);
+    } else if (zp->attempts == 2) {
+        g_assert_cmpint(stat_of(path).st_blocks, >=, blocks);
+        g_assert_cmpint(lseek(fd, off, SEEK_DATA), ==, off);
+    }
+    close(fd);
     bdrv_unref(bs);
     unlink(path);
 }
@@ -553,6 +866,8 @@ static void add_per_aio_mode(const char *path, GTestDataFunc fn)
 
 int main(int argc, char **argv)
 {
+    static CacheTest cache_tests[G_N_ELEMENTS(cache_cases) *
+                                 G_N_ELEMENTS(aio_modes)];
     const char *base = g_getenv("SPINDLE_TEST_DIRECT_DIR");
     g_autofree char *templ = g_build_filename(base ? base : "/var/tmp",
                                               "spindle-file-XXXXXX", NULL);
@@ -573,9 +888,29 @@ int main(int argc, char **argv)
     add_per_aio_mode("/block/file/rw", test_rw);
     add_per_aio_mode("/block/file/rw-direct", test_rw_direct);
     add_per_aio_mode("/block/file/read-past-eof", test_read_past_eof);
+    g_test_add_data_func("/block/file/dio-align/statx", GINT_TO_POINTER(0),
+                         test_dio_alignment);
+    g_test_add_data_func("/block/file/dio-align/probe", GINT_TO_POINTER(1),
+                         test_dio_alignment);
     add_per_aio_mode("/block/file/discard", test_discard);
     add_per_aio_mode("/block/file/write-zeroes", test_write_zeroes);
-    g_test_add_func("/block/file/directsync", test_directsync);
+    g_test_add_data_func("/block/file/write-zeroes/path/zero-range",
+                         &zero_paths[0], test_write_zeroes_path);
+    g_test_add_data_func("/block/file/write-zeroes/path/punch-hole",
+                         &zero_paths[1], test_write_zeroes_path);
+    g_test_add_data_func("/block/file/write-zeroes/path/writes",
+                         &zero_paths[2], test_write_zeroes_path);
+    for (size_t i = 0; i < G_N_ELEMENTS(cache_cases); i++) {
+        for (size_t m = 0; m < G_N_ELEMENTS(aio_modes); m++) {
+            g_autofree char *name = g_strdup_printf(
+                "/block/file/cache/%s/%s", cache_cases[i].mode,
+                aio_modes[m].name);
+            CacheTest *t = &cache_tests[i * G_N_ELEMENTS(aio_modes) + m];
+
+            *t = (CacheTest) { &cache_cases[i], aio_modes[m].flags };
+            g_test_add_data_func(name, t, test_cache_mode);
+        }
+    }
     g_test_add_func("/block/file/io_uring-fallback", test_io_uring_fallback);
     g_test_add_func("/block/file/is-allocated", test_is_allocated);
     g_test_add_func("/block/file/truncate", test_truncate);
