@@ -79,3 +79,5 @@ TRACE_EVENT(file_fallocate,
             (int fd, int mode, int64_t offset, int64_t len, int ret),
             "fd %d mode 0x%x offset %" PRId64 " len %" PRId64 " ret %d",
             fd, mode, offset, len, ret)
+TRACE_EVENT(luring_submit, (void *ring, unsigned sqes, int ret),
+            "ring %p sqes %u ret %d", ring, sqes, ret)

@@ -5,11 +5,12 @@
  * aio modes, the cache modes (O_DIRECT, the fdatasyncs each one costs),
  * the O_DIRECT alignment against the device's limits, discard,
  * write-zeroes and each step of its fallback, allocation status,
- * truncation, image locks and the host_device basics.
+ * truncation, image locks, io_uring batching and a full ring, and the
+ * host_device basics.
  *
  * Image files live under /var/tmp (or $SPINDLE_TEST_DIRECT_DIR): tmpfs
  * refuses O_DIRECT.  What the drivers do underneath (fdatasync,
- * fallocate) is counted through their trace events.
+ * fallocate, io_uring submissions) is counted through their trace events.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -17,9 +18,12 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/io_uring.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include "config-host.h"
 #include "block/block.h"
 #include "block/block_int.h"
 #include "block/aio-wait.h"
@@ -193,7 +197,7 @@ static int traced(const char *event)
 
 static void trace_stop(void)
 {
-    g_assert_true(trace_enable_events("-file_*", &error_abort));
+    g_assert_true(trace_enable_events("-file_*,-luring_*", &error_abort));
     trace_set_output(NULL);
     fclose(trace_file);
     free(trace_buf);
@@ -519,6 +523,125 @@ static void test_io_uring_fallback(void)
     bs = open_image(path, BDRV_O_RDWR | BDRV_O_NATIVE_AIO);
     g_unsetenv("SPINDLE_FILE_IO_URING_FAIL");
     check_rw(bs);
+    bdrv_unref(bs);
+    unlink(path);
+}
+
+/* ---- io_uring: batching and a full ring ------------------------------- */
+
+/* Can this process set up an io_uring at all (seccomp, old kernels)? */
+static bool io_uring_usable(void)
+{
+#if defined(CONFIG_IO_URING) && defined(__NR_io_uring_setup)
+    struct io_uring_params p = { 0 };
+    int fd = syscall(__NR_io_uring_setup, 4, &p);
+
+    if (fd >= 0) {
+        close(fd);
+        return true;
+    }
+#endif
+    return false;
+}
+
+typedef struct BatchReq {
+    uint8_t *buf;
+    QEMUIOVector qiov;
+    int ret;
+    bool done;
+} BatchReq;
+
+static void batch_cb(void *opaque, int ret)
+{
+    BatchReq *r = opaque;
+
+    r->ret = ret;
+    r->done = true;
+}
+
+/*
+ * Submit @n callback requests of 4 KiB at 0, 4 KiB, ... (reading or
+ * writing @data, n * 4 KiB) all at once, without running the event loop
+ * in between, and wait for them.
+ */
+static void run_batch(BlockDriverState *bs, int n, bool is_write,
+                      uint8_t *data)
+{
+    g_autofree BatchReq *reqs = g_new0(BatchReq, n);
+
+    for (int i = 0; i < n; i++) {
+        BlockDriverAIOCB *acb;
+
+        qemu_iovec_init_buf(&reqs[i].qiov, data + i * 4096, 4096);
+        acb = is_write
+              ? bdrv_aio_writev(bs, i * 8, &reqs[i].qiov, 8, batch_cb, &reqs[i])
+              : bdrv_aio_readv(bs, i * 8, &reqs[i].qiov, 8, batch_cb, &reqs[i]);
+        g_assert_nonnull(acb);
+    }
+    for (int i = 0; i < n; i++) {
+        while (!reqs[i].done) {
+            aio_poll(qemu_get_aio_context(), true);
+        }
+        g_assert_cmpint(reqs[i].ret, ==, 0);
+    }
+}
+
+/* The largest number of SQEs one traced io_uring_submit carried. */
+static unsigned max_sqes_per_submit(void)
+{
+    unsigned max = 0, sqes;
+    const char *args;
+
+    for (int i = 0; (args = traced_args("luring_submit", i)); i++) {
+        g_assert_cmpint(sscanf(args, "ring %*p sqes %u", &sqes), ==, 1);
+        max = MAX(max, sqes);
+    }
+    return max;
+}
+
+/*
+ * @opaque: NULL, or a ring depth for SPINDLE_FILE_IO_URING_ENTRIES.
+ * Default depth: the requests one loop iteration starts cost one
+ * io_uring_submit.  A small depth: more requests than the ring holds
+ * wait for slots, submitted a ring-full at a time, and none fails.
+ */
+static void test_io_uring_queue(const void *opaque)
+{
+    enum { N = 16 };
+    const char *depth = opaque;
+    unsigned most = depth ? atoi(depth) : N;
+    g_autofree char *path = image_path("uring.img");
+    g_autofree uint8_t *data = g_malloc(N * 4096);
+    g_autofree uint8_t *back = g_malloc0(N * 4096);
+    BlockDriverState *bs;
+    int write_submits;
+
+    if (!io_uring_usable()) {
+        g_test_skip("io_uring cannot be set up here");
+        return;
+    }
+    g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
+    if (depth) {
+        g_setenv("SPINDLE_FILE_IO_URING_ENTRIES", depth, true);
+    }
+    bs = open_image(path, BDRV_O_RDWR | BDRV_O_NATIVE_AIO);
+    g_unsetenv("SPINDLE_FILE_IO_URING_ENTRIES");
+    fill(data, N * 4096, 11);
+    trace_start("luring_submit");
+    run_batch(bs, N, true, data);
+    write_submits = traced("luring_submit");
+    run_batch(bs, N, false, back);
+    g_assert_cmpuint(max_sqes_per_submit(), ==, most);
+    if (depth) {
+        g_assert_cmpint(write_submits, >=, N / most);
+        g_assert_cmpint(traced("luring_submit"), >=, 2 * N / most);
+    } else {
+        g_assert_cmpint(write_submits, ==, 1);
+        g_assert_cmpint(traced("luring_submit"), ==, 2);
+    }
+    g_assert_null(strstr(trace_text(), "ret -"));
+    trace_stop();
+    g_assert_cmpmem(back, N * 4096, data, N * 4096);
     bdrv_unref(bs);
     unlink(path);
 }
@@ -912,6 +1035,10 @@ int main(int argc, char **argv)
         }
     }
     g_test_add_func("/block/file/io_uring-fallback", test_io_uring_fallback);
+    g_test_add_data_func("/block/file/io_uring/batch", NULL,
+                         test_io_uring_queue);
+    g_test_add_data_func("/block/file/io_uring/full-ring", "4",
+                         test_io_uring_queue);
     g_test_add_func("/block/file/is-allocated", test_is_allocated);
     g_test_add_func("/block/file/truncate", test_truncate);
     g_test_add_func("/block/file/lock/two-writers", test_lock_two_writers);
