@@ -5,8 +5,8 @@
  * aio modes, the cache modes (O_DIRECT, the fdatasyncs each one costs),
  * the O_DIRECT alignment against the device's limits, discard,
  * write-zeroes and each step of its fallback, allocation status,
- * truncation, image locks, io_uring batching and a full ring, and the
- * host_device basics.
+ * truncation, image locks, io_uring batching and a full ring, and
+ * host_device on a loop device when this process may make one.
  *
  * Image files live under /var/tmp (or $SPINDLE_TEST_DIRECT_DIR): tmpfs
  * refuses O_DIRECT.  What the drivers do underneath (fdatasync,
@@ -19,6 +19,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/io_uring.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -976,6 +977,239 @@ static void test_hdev_open(void)
     bdrv_unref(bs);
 }
 
+/* ---- host_device on a loop device -------------------------------------- */
+
+typedef struct LoopDev {
+    char *backing;           /* the file under the device */
+    char path[32];           /* /dev/loopN */
+    int fd;                  /* held open until loop_detach */
+} LoopDev;
+
+/* Configure a free loop device over @backing_fd; its fd, or -errno. */
+static int loop_configure(int ctl, int backing_fd, int block_size,
+                          char *path, size_t path_size)
+{
+    struct loop_config cfg = {
+        .fd = backing_fd,
+        .block_size = block_size,
+        .info.lo_flags = LO_FLAGS_AUTOCLEAR,   /* gone when we close it */
+    };
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    int fd, err;
+
+    if (n < 0) {
+        return -errno;
+    }
+    snprintf(path, path_size, "/dev/loop%d", n);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
+        return fd;
+    }
+    err = errno;
+    close(fd);
+    return -err;
+}
+
+/*
+ * A new loop device over a fresh file of @size bytes, @block_size bytes
+ * per sector; NULL with the reason in *@why when this process may not
+ * make one (not root, no loop driver, a container without the devices).
+ */
+static LoopDev *loop_attach(int64_t size, int block_size, char **why)
+{
+    g_autofree char *backing = image_path("loop.img");
+    LoopDev *lo = g_new0(LoopDev, 1);
+    int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    int bfd, fd = -EBUSY;
+
+    if (ctl < 0) {
+        *why = g_strdup_printf("cannot open /dev/loop-control (%s)",
+                               g_strerror(errno));
+        g_free(lo);
+        return NULL;
+    }
+    bfd = open(backing, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    g_assert_cmpint(bfd, >=, 0);
+    g_assert_cmpint(ftruncate(bfd, size), ==, 0);
+    /* another process may take the free device first: try again */
+    for (int tries = 0; tries < 10 && fd == -EBUSY; tries++) {
+        fd = loop_configure(ctl, bfd, block_size, lo->path,
+                            sizeof(lo->path));
+    }
+    close(bfd);
+    close(ctl);
+    if (fd < 0) {
+        *why = g_strdup_printf("cannot set up a loop device (%s)",
+                               g_strerror(-fd));
+        unlink(backing);
+        g_free(lo);
+        return NULL;
+    }
+    lo->fd = fd;
+    lo->backing = g_steal_pointer(&backing);
+    return lo;
+}
+
+static void loop_detach(LoopDev *lo)
+{
+    ioctl(lo->fd, LOOP_CLR_FD, 0);
+    close(lo->fd);
+    unlink(lo->backing);
+    g_free(lo->backing);
+    g_free(lo);
+}
+
+static LoopDev *loop_or_skip(int block_size)
+{
+    g_autofree char *why = NULL;
+    LoopDev *lo = loop_attach(16 * MiB, block_size, &why);
+
+    if (!lo) {
+        g_autofree char *msg = g_strdup_printf("no loop device: %s", why);
+        g_test_skip(msg);
+    }
+    return lo;
+}
+
+static BlockDriverState *open_loop(LoopDev *lo, int flags)
+{
+    BlockDriverState *bs = NULL;
+
+    g_assert_cmpint(bdrv_file_open(&bs, lo->path, flags, &error_abort), ==,
+                    0);
+    g_assert_cmpstr(bdrv_get_format_name(bs), ==, "host_device");
+    return bs;
+}
+
+/* Bytes [@off, +@len) of the file under the loop device. */
+static void read_backing(LoopDev *lo, int64_t off, size_t len, uint8_t *buf)
+{
+    int fd = open(lo->backing, O_RDONLY);
+
+    g_assert_cmpint(pread(fd, buf, len, off), ==, len);
+    close(fd);
+}
+
+/*
+ * A device that is no CD-ROM: always inserted, never changed, and eject
+ * and lock change nothing (the device goes on working).
+ */
+static void test_hdev_loop_media(void)
+{
+    LoopDev *lo = loop_or_skip(512);
+    BlockDriverState *bs;
+    uint8_t w[4096], r[4096];
+    int ssz = 0;
+
+    if (!lo) {
+        return;
+    }
+    bs = open_loop(lo, BDRV_O_RDWR);
+    g_assert_cmpint(bdrv_getlength(bs), ==, 16 * MiB);
+    g_assert_cmpint(bdrv_ioctl(bs, BLKSSZGET, &ssz), ==, 0);
+    g_assert_cmpint(ssz, ==, 512);
+    g_assert_true(bdrv_is_inserted(bs));
+    g_assert_cmpint(bdrv_media_changed(bs), ==, 0);
+    bdrv_lock_medium(bs, true);
+    bdrv_eject(bs, true);
+    g_assert_true(bdrv_is_inserted(bs));
+    g_assert_cmpint(bdrv_media_changed(bs), ==, 0);
+    fill(w, sizeof(w), 17);
+    g_assert_cmpint(bdrv_pwrite(bs, 8192, w, sizeof(w)), ==, sizeof(w));
+    g_assert_cmpint(bdrv_pread(bs, 8192, r, sizeof(r)), ==, sizeof(r));
+    g_assert_cmpmem(r, sizeof(r), w, sizeof(w));
+    bdrv_eject(bs, false);
+    bdrv_lock_medium(bs, false);
+    g_assert_true(bdrv_is_inserted(bs));
+    bdrv_unref(bs);
+    loop_detach(lo);
+}
+
+/*
+ * Discard is BLKDISCARD, write-zeroes BLKZEROOUT: either leaves zeroes
+ * exactly there, through the node and in the file under the loop device;
+ * discard also frees that file's blocks.
+ */
+static void test_hdev_loop_zeroing(const void *opaque)
+{
+    bool discard = GPOINTER_TO_INT(opaque);
+    const int64_t off = MiB + 4096, len = 512 * 1024;
+    LoopDev *lo = loop_or_skip(512);
+    g_autofree uint8_t *buf = g_malloc(2 * MiB);
+    g_autofree uint8_t *want = g_malloc(2 * MiB);
+    BlockDriverState *bs;
+    int64_t before;
+
+    if (!lo) {
+        return;
+    }
+    bs = open_loop(lo, BDRV_O_RDWR);
+    fill(want, 2 * MiB, 19);
+    g_assert_cmpint(bdrv_pwrite(bs, MiB, want, 2 * MiB), ==, 2 * MiB);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    before = stat_of(lo->backing).st_blocks * 512;
+    g_assert_cmpint(before, >=, 2 * MiB);
+
+    g_assert_cmpint(discard ? bdrv_discard(bs, off / 512, len / 512)
+                            : bdrv_write_zeroes(bs, off / 512, len / 512),
+                    ==, 0);
+    memset(want + (off - MiB), 0, len);
+    g_assert_cmpint(bdrv_pread(bs, MiB, buf, 2 * MiB), ==, 2 * MiB);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    read_backing(lo, MiB, 2 * MiB, buf);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    if (discard) {
+        g_assert_cmpint(stat_of(lo->backing).st_blocks * 512, <=,
+                        before - len);
+    }
+    bdrv_unref(bs);
+    loop_detach(lo);
+}
+
+/*
+ * cache=none on a device of 4 KiB sectors: the alignment found is the
+ * device's sector size (BLKSSZGET), through statx or the probe, and
+ * unaligned requests still work (read-modify-write).
+ */
+static void test_hdev_loop_dio_align(const void *opaque)
+{
+    bool probe = GPOINTER_TO_INT(opaque);
+    LoopDev *lo = loop_or_skip(4096);
+    g_autofree char *dma_path = NULL;
+    g_autofree char *dma = NULL;
+    BlockDriverState *bs;
+    uint8_t w[1000], r[1000];
+    int ssz = 0;
+
+    if (!lo) {
+        return;
+    }
+    g_assert_cmpint(ioctl(lo->fd, BLKSSZGET, &ssz), ==, 0);
+    g_assert_cmpint(ssz, ==, 4096);
+    dma_path = g_strdup_printf("/sys/block/%s/queue/dma_alignment",
+                               lo->path + strlen("/dev/"));
+    g_assert_true(g_file_get_contents(dma_path, &dma, NULL, NULL));
+
+    if (probe) {
+        g_setenv("SPINDLE_FILE_DIOALIGN_PROBE", "1", true);
+    }
+    bs = open_loop(lo, BDRV_O_RDWR | BDRV_O_NOCACHE);
+    g_unsetenv("SPINDLE_FILE_DIOALIGN_PROBE");
+    g_assert_cmpint(bs->request_alignment, ==, ssz);
+    g_assert_cmpint(bs->buffer_alignment, ==, MAX(atoi(dma) + 1, 512));
+
+    fill(w, sizeof(w), 29);
+    g_assert_cmpint(bdrv_pwrite(bs, 5000, w, sizeof(w)), ==, sizeof(w));
+    g_assert_cmpint(bdrv_pread(bs, 5000, r, sizeof(r)), ==, sizeof(r));
+    g_assert_cmpmem(r, sizeof(r), w, sizeof(w));
+    bdrv_unref(bs);
+    loop_detach(lo);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void add_per_aio_mode(const char *path, GTestDataFunc fn)
@@ -1048,6 +1282,15 @@ int main(int argc, char **argv)
     g_test_add_func("/block/host_device/not-a-device",
                     test_hdev_not_a_device);
     g_test_add_func("/block/host_device/open", test_hdev_open);
+    g_test_add_func("/block/host_device/loop/media", test_hdev_loop_media);
+    g_test_add_data_func("/block/host_device/loop/discard",
+                         GINT_TO_POINTER(1), test_hdev_loop_zeroing);
+    g_test_add_data_func("/block/host_device/loop/write-zeroes",
+                         GINT_TO_POINTER(0), test_hdev_loop_zeroing);
+    g_test_add_data_func("/block/host_device/loop/dio-align/statx",
+                         GINT_TO_POINTER(0), test_hdev_loop_dio_align);
+    g_test_add_data_func("/block/host_device/loop/dio-align/probe",
+                         GINT_TO_POINTER(1), test_hdev_loop_dio_align);
 
     ret = g_test_run();
     rmdir(test_dir);
