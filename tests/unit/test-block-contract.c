@@ -702,6 +702,54 @@ static void test_null_options(void)
     error_free(err);
 }
 
+/*
+ * latency-ns delays every request by at least that long.  Both null
+ * drivers sleep on QEMU_CLOCK_REALTIME, which the test cannot hold still,
+ * so only the lower bound is asserted.
+ */
+/* At least @ns have passed on QEMU_CLOCK_REALTIME since @start. */
+static void assert_took(int64_t start, int64_t ns)
+{
+    g_assert_cmpint(qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start, >=, ns);
+}
+
+static void test_null_latency(void)
+{
+    static const char *const kv[] = { "file.latency-ns", "20000000", NULL };
+    const char *const drivers[] = { "null-co://", "null-aio://" };
+    const int64_t latency = 20 * 1000 * 1000;
+    uint8_t buf[512] = { 0 };
+
+    for (int i = 0; i < 2; i++) {
+        BlockDriverState *bs = open_kv(drivers[i], BDRV_O_RDWR, kv,
+                                       &error_abort);
+        QEMUIOVector qiov;
+        AioResult r = { 0 };
+        int64_t start;
+
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(bdrv_pread(bs, 0, buf, 512), ==, 512);
+        assert_took(start, latency);
+
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(bdrv_pwrite(bs, 0, buf, 512), ==, 512);
+        assert_took(start, latency);
+
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(bdrv_flush(bs), ==, 0);
+        assert_took(start, latency);
+
+        /* a callback request completes no earlier either */
+        qemu_iovec_init_buf(&qiov, buf, 512);
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(wait_aio(bdrv_aio_readv(bs, 0, &qiov, 1,
+                                                aio_result_cb, &r), &r),
+                        ==, 0);
+        assert_took(start, latency);
+        bdrv_unref(bs);
+    }
+}
+
 /* ---- I/O limits through the request path -------------------------------- */
 
 typedef struct ReadCo {
@@ -881,6 +929,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/node/geometry-hints", test_geometry_hints);
     g_test_add_func("/block/raw/window", test_raw_window);
     g_test_add_func("/block/null/options", test_null_options);
+    g_test_add_func("/block/null/latency", test_null_latency);
     g_test_add_func("/block/limits/request-path", test_io_limits_path);
     g_test_add_func("/block/dirty-and-stats", test_dirty_and_stats);
     g_test_add_func("/block/node/flush-drain-all", test_flush_and_drain_all);
