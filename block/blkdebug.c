@@ -24,14 +24,18 @@
  *   state = 0        (any)
  *   delay-ns = 0
  *
- * Event names are those of bdrv_debug_event_name().  A malformed file is
- * refused with one message naming FILE:LINE.
+ * Event names are those of bdrv_debug_event_name(), but for read and
+ * write, which nothing announces (QEMU's "read" belonged to a synchronous
+ * qcow2 path long gone): rules on them are refused rather than left to
+ * never fire.  A malformed file is refused with one message naming
+ * FILE:LINE.
  *
  * Semantics.  The node has a state, 1 at open.  When an event is
  * announced on the node (bdrv_debug_event: raw announces read_aio and
  * write_aio on its file before each request; the generic layer announces
  * flush, write_zeroes and discard on the node a request reaches, and
- * flush_to_disk on the file of the node it flushes), every rule of that
+ * flush_to_os and (unless cache=unsafe) flush_to_disk on the file of the
+ * node it flushes, as QEMU does), every rule of that
  * event whose state is 0 or the current state fires: an inject-error
  * rule becomes armed; a set-state rule moves the state to its new_state
  * once all rules of the event have been matched against the old state.
@@ -109,11 +113,21 @@ static void rules_free(RuleList *rules)
     }
 }
 
+/* Events nothing announces (see BlkDebugEvent): a rule could never fire. */
+static bool never_announced(BlkDebugEvent event)
+{
+    return event == BLKDBG_READ || event == BLKDBG_WRITE;
+}
+
 /* Why @r cannot be injected, or NULL when it is valid. */
 static const char *inject_invalid(const BlkdebugInjectError *r)
 {
     if ((unsigned)r->event >= BLKDBG_EVENT_MAX) {
         return "no valid event";
+    }
+    if (never_announced(r->event)) {
+        return "events read and write are never announced "
+               "(use read_aio, write_aio)";
     }
     if (r->error <= 0 || r->error > MAX_ERRNO) {
         return "errno must lie in 1..4095";
@@ -199,6 +213,11 @@ static bool parse_event(RuleParser *p, const char *value, Error **errp)
 
     if (event < 0) {
         parse_error(p, p->line, errp, "unknown event '%s'", value);
+        return false;
+    }
+    if (never_announced(event)) {
+        parse_error(p, p->line, errp, "event '%s' is never announced, so "
+                    "the rule could never fire (use %s_aio)", value, value);
         return false;
     }
     p->cur->event = p->cur->inject.event = event;
@@ -584,8 +603,13 @@ static int coroutine_fn blkdebug_co_discard(BlockDriverState *bs,
                             (int64_t)nb_sectors << BDRV_SECTOR_BITS);
 }
 
-/* The generic layer flushes bs->file after this succeeds. */
-static int coroutine_fn blkdebug_co_flush_to_disk(BlockDriverState *bs)
+/*
+ * A flush reaches blkdebug here, as flush_to_os, because that member runs
+ * under cache=unsafe too: rules fail every flush, as in QEMU, instead of
+ * staying armed for the next request.  The generic layer flushes
+ * bs->file after this succeeds.
+ */
+static int coroutine_fn blkdebug_co_flush(BlockDriverState *bs)
 {
     return injected_error(bs, 0, 0);
 }
@@ -764,7 +788,7 @@ BlockDriver bdrv_blkdebug = {
     .bdrv_co_writev = blkdebug_co_writev,
     .bdrv_co_write_zeroes = blkdebug_co_write_zeroes,
     .bdrv_co_discard = blkdebug_co_discard,
-    .bdrv_co_flush_to_disk = blkdebug_co_flush_to_disk,
+    .bdrv_co_flush_to_os = blkdebug_co_flush,
     .bdrv_co_is_allocated = blkdebug_co_is_allocated,
     .bdrv_getlength = blkdebug_getlength,
     .bdrv_truncate = blkdebug_truncate,

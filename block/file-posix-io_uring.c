@@ -15,13 +15,15 @@
  * polling the ring busily; nor discard/write-zeroes/truncate, which stay
  * on the thread pool (file-posix.c).
  *
- * Key invariant: a ring never has more than RING_ENTRIES requests in
- * flight (queued or submitted); coroutines beyond that wait for a slot.
- * So an SQE is always free for a new or continued request, and the CQ
- * (twice as large) can never overflow.
+ * Key invariant: a ring never has more requests in flight (queued or
+ * submitted) than it has SQ entries; coroutines beyond that wait for a
+ * slot.  So an SQE is always free for a new or continued request, and the
+ * CQ (twice as large) can never overflow.
  *
- * Test hook: SPINDLE_FILE_IO_URING_FAIL=1 makes ring setup fail, so the
- * fallback to aio=threads can be tested.
+ * Test hooks: SPINDLE_FILE_IO_URING_FAIL=1 makes ring setup fail, so the
+ * fallback to aio=threads can be tested; SPINDLE_FILE_IO_URING_ENTRIES=N
+ * makes new rings N entries deep (at most RING_ENTRIES), so a full ring
+ * is easy to reach.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -29,6 +31,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include "qapi/error.h"
+#include "util/trace.h"
 #include "file-posix.h"
 
 #define RING_ENTRIES 128
@@ -37,6 +40,7 @@ typedef struct Luring {
     /* ---- immutable after creation ---- */
     AioContext *ctx;
     struct io_uring ring;
+    unsigned entries;            /* requests in flight at most */
     QEMUBH *submit_bh;
 
     /* ---- registry_lock ---- */
@@ -84,6 +88,7 @@ static void submit_queued(Luring *lr)
     do {
         ret = io_uring_submit(&lr->ring);
     } while (ret == -EINTR);
+    trace_luring_submit(lr, lr->queued, ret);
     if (ret >= 0) {
         lr->queued = 0;
     } else {
@@ -214,13 +219,26 @@ static bool completion_poll(void *opaque)
 
 /* ---- the ring of a context ----------------------------------------- */
 
+/* RING_ENTRIES, or fewer as the test hook asks. */
+static unsigned ring_entries(void)
+{
+    const char *v = g_getenv("SPINDLE_FILE_IO_URING_ENTRIES");
+    guint64 n;
+
+    if (v && g_ascii_string_to_unsigned(v, 10, 1, RING_ENTRIES, &n, NULL)) {
+        return n;
+    }
+    return RING_ENTRIES;
+}
+
 static Luring *luring_new(AioContext *ctx, Error **errp)
 {
     Luring *lr = g_new0(Luring, 1);
     int ret = -ENOSYS;
 
     if (!g_getenv("SPINDLE_FILE_IO_URING_FAIL")) {
-        ret = io_uring_queue_init(RING_ENTRIES, &lr->ring, 0);
+        lr->entries = ring_entries();
+        ret = io_uring_queue_init(lr->entries, &lr->ring, 0);
     }
     if (ret < 0) {
         error_setg_errno(errp, -ret, "io_uring setup failed");
@@ -301,7 +319,7 @@ static int coroutine_fn luring_co_submit(BDRVRawState *s, LuringOp op,
         .qiov = qiov,
     };
 
-    while (lr->in_flight >= RING_ENTRIES) {
+    while (lr->in_flight >= lr->entries) {
         qemu_co_queue_wait(&lr->slot_waiters, NULL);
     }
     lr->in_flight++;

@@ -25,6 +25,12 @@
  * buffer.  Offsets and lengths are aligned by the generic layer, which
  * reads request_alignment from the node.
  *
+ * Test hooks (environment): SPINDLE_FILE_FALLOC_FAIL=zero-range,punch-hole
+ * makes those fallocate modes fail with EOPNOTSUPP, as on a file system
+ * without them, so each step of the write-zeroes fallback can be tested;
+ * SPINDLE_FILE_DIOALIGN_PROBE=1 ignores the kernel's statx answer, so the
+ * O_DIRECT alignment probe itself runs on new kernels too.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
@@ -37,6 +43,7 @@
 #include "qapi/error.h"
 #include "block/thread-pool.h"
 #include "block/internal.h"
+#include "util/trace.h"
 #include "file-posix.h"
 
 #define MAX_PROBE_ALIGN   4096
@@ -81,7 +88,8 @@ static void statx_alignment(int fd, int *req, int *mem)
 #ifdef STATX_DIOALIGN
     struct statx stx;
 
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+    if (!g_getenv("SPINDLE_FILE_DIOALIGN_PROBE") &&
+        statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
         (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align) {
         *req = stx.stx_dio_offset_align;
         *mem = stx.stx_dio_mem_align;
@@ -378,6 +386,7 @@ int coroutine_fn file_posix_co_flush(BlockDriverState *bs)
         return 0;
     }
     ret = s->aio->co_fdatasync(s);
+    trace_file_fdatasync(s->fd, ret);
     if (ret == 0 && gen > s->flushed_gen) {
         s->flushed_gen = gen;
     }
@@ -412,6 +421,19 @@ static int falloc_job(void *opaque)
     return ret < 0 ? -errno : 0;
 }
 
+/* The test hook at the top of the file. */
+static bool falloc_mode_disabled(int mode)
+{
+    const char *v = g_getenv("SPINDLE_FILE_FALLOC_FAIL");
+
+    if (!v) {
+        return false;
+    }
+    return (mode & FALLOC_FL_ZERO_RANGE) ? strstr(v, "zero-range") != NULL
+         : (mode & FALLOC_FL_PUNCH_HOLE) ? strstr(v, "punch-hole") != NULL
+         : false;
+}
+
 static int coroutine_fn co_falloc(BlockDriverState *bs, int mode,
                                   int64_t sector_num, int nb_sectors)
 {
@@ -421,8 +443,10 @@ static int coroutine_fn co_falloc(BlockDriverState *bs, int mode,
         .offset = sector_num << BDRV_SECTOR_BITS,
         .len = (int64_t)nb_sectors << BDRV_SECTOR_BITS,
     };
-    int ret = file_posix_run_blocking(bs, falloc_job, &j);
+    int ret = falloc_mode_disabled(mode)
+              ? -EOPNOTSUPP : file_posix_run_blocking(bs, falloc_job, &j);
 
+    trace_file_fallocate(s->fd, mode, j.offset, j.len, ret);
     if (ret == 0) {
         file_posix_changed(s);
     }

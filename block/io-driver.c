@@ -239,8 +239,9 @@ int coroutine_fn bdrv_driver_flush(BlockDriverState *bs)
     BlockDriver *drv = bs->drv;
     int ret = 0;
 
+    /* Announced whether or not the driver has caches of its own. */
+    BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_OS);
     if (drv->bdrv_co_flush_to_os) {
-        BLKDBG_EVENT(bs->file, BLKDBG_FLUSH_TO_OS);
         ret = drv->bdrv_co_flush_to_os(bs);
         if (ret < 0) {
             return ret;

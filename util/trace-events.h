@@ -72,3 +72,12 @@ TRACE_EVENT(bdrv_drained_end, (void *bs), "bs %p", bs)
 TRACE_EVENT(bdrv_error_stop, (void *bs, int is_read, int ret),
             "bs %p is_read %d ret %d", bs, is_read, ret)
 TRACE_EVENT(bdrv_error_resume, (void *bs), "bs %p", bs)
+
+/* file and host_device drivers (block/file-posix*.c) */
+TRACE_EVENT(file_fdatasync, (int fd, int ret), "fd %d ret %d", fd, ret)
+TRACE_EVENT(file_fallocate,
+            (int fd, int mode, int64_t offset, int64_t len, int ret),
+            "fd %d mode 0x%x offset %" PRId64 " len %" PRId64 " ret %d",
+            fd, mode, offset, len, ret)
+TRACE_EVENT(luring_submit, (void *ring, unsigned sqes, int ret),
+            "ring %p sqes %u ret %d", ring, sqes, ret)

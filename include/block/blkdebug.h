@@ -6,7 +6,7 @@
  * except that requests fail when its rules say so.  Rules come from the
  * rules file, from the driver options (config=, image=) or from the calls
  * below; the rules file format is described at the top of
- * block/blkdebug.c and in docs/devel/blkdebug.md.
+ * block/blkdebug.c.
  *
  * Every function here takes any node and acts on the first blkdebug node
  * found at or below it along bs->file (so a test may pass the raw node it

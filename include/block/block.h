@@ -141,7 +141,13 @@ typedef enum {
     BLOCK_DEVICE_IO_STATUS_NOSPACE,
 } BlockDeviceIoStatus;
 
-/* Events drivers announce with BLKDBG_EVENT for blkdebug to act on. */
+/*
+ * Events drivers announce with BLKDBG_EVENT for blkdebug to act on.
+ * BLKDBG_READ and BLKDBG_WRITE are never announced: in QEMU "read" came
+ * from qcow2's old synchronous read path, which is gone there too, and
+ * "write" never existed.  They keep their names so that a rule on them
+ * can be refused with a message (use read_aio, write_aio).
+ */
 typedef enum {
     BLKDBG_READ,
     BLKDBG_READ_AIO,
@@ -554,6 +560,26 @@ int64_t bdrv_getlength(BlockDriverState *bs);
 int64_t bdrv_get_allocated_file_size(BlockDriverState *bs);
 void bdrv_get_geometry(BlockDriverState *bs, uint64_t *nb_sectors_ptr);
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);
+
+/*
+ * Hints for a device model that shows the node as a disk with a CHS
+ * geometry and a BIOS translation (BIOS_ATA_TRANSLATION_*).  The block
+ * layer only stores them: they change no request.  0 means not set, the
+ * state of a new node.  They stay with the node users hold across
+ * bdrv_append.
+ */
+#define BIOS_ATA_TRANSLATION_AUTO   0
+#define BIOS_ATA_TRANSLATION_NONE   1
+#define BIOS_ATA_TRANSLATION_LBA    2
+#define BIOS_ATA_TRANSLATION_LARGE  3
+#define BIOS_ATA_TRANSLATION_RECHS  4
+
+void bdrv_set_geometry_hint(BlockDriverState *bs,
+                            int cyls, int heads, int secs);
+void bdrv_get_geometry_hint(BlockDriverState *bs,
+                            int *pcyls, int *pheads, int *psecs);
+void bdrv_set_translation_hint(BlockDriverState *bs, int translation);
+int bdrv_get_translation_hint(BlockDriverState *bs);
 
 /*
  * Format-specific facts about an image, for "qemu-img info": today the

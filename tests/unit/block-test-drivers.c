@@ -8,6 +8,7 @@
 #include "block-test-drivers.h"
 
 int mem_calls[3];
+MemAioMembers mem_aio;
 
 /* ---- shared buffers ------------------------------------------------- */
 
@@ -31,6 +32,7 @@ void mem_reset(void)
     if (mem_buffers) {
         g_hash_table_remove_all(mem_buffers);
     }
+    memset(&mem_aio, 0, sizeof(mem_aio));
 }
 
 static MemBuf *membuf_get(const char *name, size_t size)
@@ -210,6 +212,55 @@ static BlockDriverAIOCB *mem_aio_writev(BlockDriverState *bs, int64_t sector,
     return mem_aio_rw(bs, sector, qiov, nb, cb, opaque, true);
 }
 
+/* Complete a flush, discard or ioctl with the result the test chose. */
+static BlockDriverAIOCB *mem_aio_other(BlockDriverState *bs,
+                                       BlockDriverCompletionFunc *cb,
+                                       void *opaque)
+{
+    MemAIOCB *acb = qemu_aio_get(&mem_aiocb_info, bs, cb, opaque);
+
+    acb->ret = mem_aio.result;
+    aio_bh_schedule_oneshot(bdrv_get_aio_context(bs), mem_aio_bh, acb);
+    return &acb->common;
+}
+
+static BlockDriverAIOCB *mem_aio_flush(BlockDriverState *bs,
+                                       BlockDriverCompletionFunc *cb,
+                                       void *opaque)
+{
+    mem_aio.flushes++;
+    return mem_aio_other(bs, cb, opaque);
+}
+
+/* Discarded sectors read as zeroes (unless the discard fails). */
+static BlockDriverAIOCB *mem_aio_discard(BlockDriverState *bs,
+                                         int64_t sector, int nb,
+                                         BlockDriverCompletionFunc *cb,
+                                         void *opaque)
+{
+    MemState *s = bs->opaque;
+    size_t off = sector << BDRV_SECTOR_BITS;
+    size_t len = (size_t)nb << BDRV_SECTOR_BITS;
+
+    mem_aio.discards++;
+    mem_aio.discarded += len;
+    if (!mem_aio.result && off + len <= s->buf->size) {
+        memset(s->buf->data + off, 0, len);
+    }
+    return mem_aio_other(bs, cb, opaque);
+}
+
+/* Stores @req in the int @buf points to. */
+static BlockDriverAIOCB *mem_aio_ioctl(BlockDriverState *bs,
+                                       unsigned long req, void *buf,
+                                       BlockDriverCompletionFunc *cb,
+                                       void *opaque)
+{
+    mem_aio.ioctls++;
+    *(int *)buf = (int)req;
+    return mem_aio_other(bs, cb, opaque);
+}
+
 BlockDriver test_mem_aio = {
     .format_name = "mem-aio",
     .protocol_name = "mem-aio",
@@ -218,6 +269,9 @@ BlockDriver test_mem_aio = {
     .bdrv_getlength = mem_getlength,
     .bdrv_aio_readv = mem_aio_readv,
     .bdrv_aio_writev = mem_aio_writev,
+    .bdrv_aio_flush = mem_aio_flush,
+    .bdrv_aio_discard = mem_aio_discard,
+    .bdrv_aio_ioctl = mem_aio_ioctl,
 };
 
 static int mem_sync_read(BlockDriverState *bs, int64_t sector, uint8_t *buf,

@@ -8,6 +8,9 @@
  *       default 1 MiB, only used when the buffer is first made), hold=on
  *       (mem-co only: every request waits in mem_hold_queue until the test
  *       calls mem_release_held()), align (mem-co only: request alignment).
+ *       mem-aio also has the callback members for flush, discard (the
+ *       range then reads as zeroes) and ioctl (stores the request number
+ *       in the int its buffer points to), counted in mem_aio.
  *   cowtest
  *       a format over any protocol node: a header sector naming a backing
  *       file, then data at 4 KiB clusters, allocated clusters recorded in
@@ -42,6 +45,17 @@ void mem_release_held(void);
 
 /* Requests the mem drivers have served, per style (0 co, 1 aio, 2 sync). */
 extern int mem_calls[3];
+
+/* mem-aio's flush, discard and ioctl members: calls and bytes discarded,
+ * and the result they complete with (0 unless a test sets an -errno). */
+typedef struct MemAioMembers {
+    int flushes;
+    int discards;
+    int ioctls;
+    int64_t discarded;
+    int result;
+} MemAioMembers;
+extern MemAioMembers mem_aio;
 
 /*
  * Write a cowtest header into protocol image @proto (e.g. "mem-co:top")

@@ -557,6 +557,92 @@ static void test_policy_stop_once(void)
     bdrv_unref(bs);
 }
 
+/* ---- flush_to_os and flush_to_disk ------------------------------------ */
+
+/*
+ * Flushing the raw node announces flush_to_os and flush_to_disk on its
+ * file, the blkdebug node, whose flush then fails.  raw has no caches of
+ * its own: flush_to_os is announced all the same, as QEMU does.
+ */
+static void test_flush_events(void)
+{
+    BlockDriverState *bs = open_stack("[inject-error]\n"
+                                      "event = flush_to_os\n"
+                                      "errno = 28\n"
+                                      "once = on\n"
+                                      "[inject-error]\n"
+                                      "event = flush_to_disk\n"
+                                      "errno = 122\n");
+
+    /* both armed; the first added wins, and only this flush fails */
+    g_assert_cmpint(do_req(bs, K_FLUSH, 0), ==, -28);
+    g_assert_cmpint(do_req(bs, K_READ, 0), ==, 0);
+    g_assert_cmpint(do_req(bs, K_FLUSH, 0), ==, -122);
+    g_assert_cmpint(do_req(bs, K_WRITE, 0), ==, 0);
+    g_assert_cmpint(blkdebug_remove_rules(bs, BLKDBG_FLUSH_TO_DISK), ==, 1);
+    g_assert_cmpint(do_req(bs, K_FLUSH, 0), ==, 0);
+    /* no other request announces them */
+    g_assert_true(blkdebug_add_rules(bs, "[inject-error]\n"
+                                     "event = flush_to_os\n"
+                                     "[inject-error]\n"
+                                     "event = flush_to_disk\n",
+                                     "test", &error_abort));
+    for (Kind k = K_READ; k < K_FLUSH; k++) {
+        g_assert_cmpint(do_req(bs, k, 0), ==, 0);
+    }
+    g_assert_cmpint(do_req(bs, K_FLUSH, 0), ==, -EIO);
+    bdrv_unref(bs);
+}
+
+/*
+ * cache=unsafe: flush_to_disk is not announced and a rule on it fails
+ * nothing; flush_to_os still is (caches reach the OS even then) and
+ * fails the flush, not some later request.
+ */
+static void test_flush_events_unsafe(void)
+{
+    g_autoptr(GHashTable) opts = opts_new("cache", "unsafe");
+    BlockDriverState *bs = open_stack_opts(opts, "[inject-error]\n"
+                                           "event = flush_to_disk\n");
+
+    g_assert_cmpint(do_req(bs, K_FLUSH, 0), ==, 0);
+    g_assert_cmpint(do_req(bs, K_READ, 0), ==, 0);
+    g_assert_true(blkdebug_add_rules(bs, "[inject-error]\n"
+                                     "event = flush_to_os\n"
+                                     "errno = 28\n",
+                                     "test", &error_abort));
+    g_assert_cmpint(do_req(bs, K_FLUSH, 0), ==, -28);
+    g_assert_cmpint(do_req(bs, K_READ, 0), ==, 0);
+    bdrv_unref(bs);
+}
+
+/* Rules on read and write, which nothing announces, are refused. */
+static void test_never_announced(void)
+{
+    BlockDriverState *bs = open_stack(NULL);
+    BlkdebugInjectError rule = BLKDEBUG_INJECT_ERROR_INIT(BLKDBG_READ);
+    Error *err = NULL;
+
+    g_assert_false(blkdebug_inject_error(bs, &rule, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "never announced"));
+    error_free(err);
+    err = NULL;
+    rule.event = BLKDBG_WRITE;
+    g_assert_false(blkdebug_inject_error(bs, &rule, &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "write_aio"));
+    error_free(err);
+    err = NULL;
+    g_assert_false(blkdebug_add_rules(bs, "[inject-error]\nevent = write\n",
+                                      "text", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "text:2: event 'write'"));
+    error_free(err);
+    /* nothing was added: every request still succeeds */
+    for (Kind k = K_READ; k < K_MAX; k++) {
+        g_assert_cmpint(do_req(bs, k, 0), ==, 0);
+    }
+    bdrv_unref(bs);
+}
+
 /* ---- the API, options and forwarding --------------------------------- */
 
 static void test_api_inject(void)
@@ -660,32 +746,36 @@ typedef struct BadRules {
 } BadRules;
 
 static const BadRules bad_rules[] = {
-    { "section", "[inject-error]\nevent = read\n[oops]\n", 3,
+    { "section", "[inject-error]\nevent = read_aio\n[oops]\n", 3,
       "unknown section [oops]" },
     { "header", "[inject-error\n", 1, "without a ']'" },
-    { "outside", "# c\nevent = read\n", 2, "outside of any section" },
-    { "key", "[inject-error]\nevent = read\ncolour = red\n", 3,
+    { "outside", "# c\nevent = read_aio\n", 2, "outside of any section" },
+    { "key", "[inject-error]\nevent = read_aio\ncolour = red\n", 3,
       "unknown key 'colour'" },
-    { "state-key", "[set-state]\nevent = read\nerrno = 5\n", 3,
+    { "state-key", "[set-state]\nevent = read_aio\nerrno = 5\n", 3,
       "unknown key 'errno' in [set-state]" },
     { "event", "[inject-error]\nevent = reed\n", 2, "unknown event 'reed'" },
-    { "errno", "[inject-error]\nevent = read\nerrno = five\n", 3,
+    { "errno", "[inject-error]\nevent = read_aio\nerrno = five\n", 3,
       "errno: 'five'" },
-    { "errno-range", "[inject-error]\nevent = read\nerrno = 0\n", 3,
+    { "errno-range", "[inject-error]\nevent = read_aio\nerrno = 0\n", 3,
       "errno: '0'" },
-    { "sector", "[inject-error]\nevent = read\nsector = -2\n", 3,
+    { "sector", "[inject-error]\nevent = read_aio\nsector = -2\n", 3,
       "sector: '-2'" },
-    { "once", "[inject-error]\nevent = read\nonce = maybe\n", 3,
+    { "once", "[inject-error]\nevent = read_aio\nonce = maybe\n", 3,
       "once: 'maybe' is not on or off" },
     { "no-event", "\n[inject-error]\nerrno = 5\n[inject-error]\n", 2,
       "[inject-error] without an event" },
-    { "no-new-state", "[set-state]\nevent = read\nstate = 1\n", 1,
+    { "no-new-state", "[set-state]\nevent = read_aio\nstate = 1\n", 1,
       "[set-state] without a new_state" },
-    { "twice", "[inject-error]\nevent = read\nevent = write\n", 3,
+    { "twice", "[inject-error]\nevent = read_aio\nevent = write_aio\n", 3,
       "'event' given twice" },
     { "no-equals", "[inject-error]\nevent read\n", 2,
       "expected 'key = value'" },
     { "no-key", "[inject-error]\n = read\n", 2, "a value without a key" },
+    { "never-read", "[inject-error]\nevent = read\n", 2,
+      "event 'read' is never announced" },
+    { "never-write", "# x\n[set-state]\nevent = write\nnew_state = 2\n", 3,
+      "(use write_aio)" },
 };
 
 static void test_bad_rules(gconstpointer opaque)
@@ -798,6 +888,11 @@ int main(int argc, char **argv)
     g_test_add_func("/blkdebug/policy/stop/aio", test_policy_stop_aio);
     g_test_add_func("/blkdebug/policy/stop/co", test_policy_stop_co);
     g_test_add_func("/blkdebug/policy/stop/once", test_policy_stop_once);
+    g_test_add_func("/blkdebug/events/flush", test_flush_events);
+    g_test_add_func("/blkdebug/events/flush-unsafe",
+                    test_flush_events_unsafe);
+    g_test_add_func("/blkdebug/events/never-announced",
+                    test_never_announced);
     g_test_add_func("/blkdebug/api/inject", test_api_inject);
     g_test_add_func("/blkdebug/api/no-node", test_no_blkdebug_node);
     g_test_add_func("/blkdebug/forward", test_forward);

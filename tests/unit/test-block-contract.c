@@ -402,6 +402,248 @@ static BlockDriverState *open_kv(const char *filename, int flags,
     return bs;
 }
 
+/* ---- callback-style members: flush, discard, ioctl ------------------- */
+
+typedef struct AioResult {
+    int ret;
+    bool done;
+} AioResult;
+
+static void aio_result_cb(void *opaque, int ret)
+{
+    AioResult *r = opaque;
+
+    g_assert_false(r->done);
+    r->ret = ret;
+    r->done = true;
+}
+
+/* @acb was just submitted: its callback must not have run yet. */
+static int wait_aio(BlockDriverAIOCB *acb, AioResult *r)
+{
+    g_assert_nonnull(acb);
+    g_assert_false(r->done);
+    while (!r->done) {
+        aio_poll(qemu_get_aio_context(), true);
+    }
+    return r->ret;
+}
+
+typedef struct DiscardCo {
+    BlockDriverState *bs;
+    int64_t offset, bytes;
+    int ret;
+    bool done;
+} DiscardCo;
+
+static void coroutine_fn discard_co(void *opaque)
+{
+    DiscardCo *d = opaque;
+
+    d->ret = bdrv_co_pdiscard(d->bs, d->offset, d->bytes);
+    d->done = true;
+}
+
+static int co_discard(BlockDriverState *bs, int64_t offset, int64_t bytes)
+{
+    DiscardCo d = { .bs = bs, .offset = offset, .bytes = bytes };
+
+    qemu_coroutine_enter(qemu_coroutine_create(discard_co, &d));
+    while (!d.done) {
+        aio_poll(qemu_get_aio_context(), true);
+    }
+    return d.ret;
+}
+
+/* A callback-style driver's bdrv_aio_discard serves every discard API. */
+static void test_aio_discard_member(void)
+{
+    BlockDriverState *bs;
+    AioResult r = { 0 };
+    BlockAcctStats st;
+    uint8_t *mem;
+    size_t size;
+
+    mem_reset();
+    bs = open_kv("mem-aio:disc", BDRV_O_RDWR, NULL, &error_abort);
+    mem = mem_buffer("disc", &size);
+    memset(mem, 0xff, size);
+
+    /* callback API, through raw: sectors [8, 24) */
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_discard(bs, 8, 16, aio_result_cb, &r),
+                             &r), ==, 0);
+    g_assert_cmpint(mem_aio.discards, ==, 1);
+    g_assert_cmpint(mem_aio.discarded, ==, 16 * 512);
+    g_assert_true(buffer_is_zero(mem + 8 * 512, 16 * 512));
+    g_assert_cmpint(mem[8 * 512 - 1], ==, 0xff);
+    g_assert_cmpint(mem[24 * 512], ==, 0xff);
+
+    /* coroutine API on the protocol node itself */
+    g_assert_cmpint(co_discard(bs->file, 64 * 1024, 4096), ==, 0);
+    g_assert_cmpint(mem_aio.discards, ==, 2);
+    g_assert_true(buffer_is_zero(mem + 64 * 1024, 4096));
+    g_assert_cmpint(mem[68 * 1024], ==, 0xff);
+
+    /* the driver's result is the request's result, in every API */
+    mem_aio.result = -EIO;
+    g_assert_cmpint(co_discard(bs, 128 * 1024, 4096), ==, -EIO);
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_discard(bs, 0, 8, aio_result_cb, &r),
+                             &r), ==, -EIO);
+    mem_aio.result = -ENOSPC;
+    g_assert_cmpint(bdrv_discard(bs, 0, 8), ==, -ENOSPC);
+    g_assert_cmpint(mem_aio.discards, ==, 5);
+    g_assert_cmpint(mem[0], ==, 0xff);
+    bdrv_get_stats(bs, &st);
+    g_assert_cmpuint(st.nr_ops[BDRV_ACCT_DISCARD], ==, 1);
+    g_assert_cmpuint(st.failed_ops[BDRV_ACCT_DISCARD], ==, 3);
+    bdrv_unref(bs);
+}
+
+/* bdrv_aio_flush of the driver serves flushes and its error comes back. */
+static void test_aio_flush_member(void)
+{
+    static const char *const unsafe[] = { "cache", "unsafe", NULL };
+    BlockDriverState *bs;
+    AioResult r = { 0 };
+
+    mem_reset();
+    bs = open_kv("mem-aio:fl", BDRV_O_RDWR, NULL, &error_abort);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    g_assert_cmpint(mem_aio.flushes, ==, 1);
+    g_assert_cmpint(wait_aio(bdrv_aio_flush(bs, aio_result_cb, &r), &r), ==,
+                    0);
+    g_assert_cmpint(mem_aio.flushes, ==, 2);
+
+    mem_aio.result = -EIO;
+    g_assert_cmpint(bdrv_flush(bs), ==, -EIO);
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_flush(bs, aio_result_cb, &r), &r), ==,
+                    -EIO);
+    g_assert_cmpint(mem_aio.flushes, ==, 4);
+    bdrv_unref(bs);
+
+    /* closing flushes (and fails quietly) */
+    g_assert_cmpint(mem_aio.flushes, >, 4);
+
+    /* cache=unsafe: the driver's flush is never called, not even on close */
+    mem_aio.flushes = 0;
+    bs = open_kv("mem-aio:fl", BDRV_O_RDWR, unsafe, &error_abort);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_flush(bs, aio_result_cb, &r), &r), ==,
+                    0);
+    bdrv_unref(bs);
+    g_assert_cmpint(mem_aio.flushes, ==, 0);
+}
+
+/*
+ * ioctl: a driver with only the synchronous member gets bdrv_aio_ioctl
+ * too (the layer runs it for the callback API); one with bdrv_aio_ioctl
+ * gets the request itself; raw passes both kinds to its file; a driver
+ * with neither fails with -ENOTSUP.
+ */
+static void test_aio_ioctl(void)
+{
+    BlockDriverState *bs;
+    AioResult r = { 0 };
+    int io = 0;
+
+    /* the fallback: rec has only bdrv_ioctl */
+    bs = open_rec("rec:io", BDRV_O_RDWR);
+    g_assert_cmpint(wait_aio(bdrv_aio_ioctl(bs, 77, &io, aio_result_cb, &r),
+                             &r), ==, 0);
+    g_assert_cmpint(io, ==, 77);
+    g_assert_cmpint(calls[C_IOCTL], ==, 1);
+    bdrv_unref(bs);
+
+    /* raw over rec: both forwarded, the callback one to the fallback */
+    bs = bdrv_new("");
+    memset(calls, 0, sizeof(calls));
+    g_assert_cmpint(bdrv_open(bs, "rec:io", BDRV_O_RDWR,
+                              bdrv_find_format("raw"), &error_abort), ==, 0);
+    g_assert_cmpstr(bdrv_get_format_name(bs), ==, "raw");
+    g_assert_cmpint(bdrv_ioctl(bs, 5, &io), ==, 0);
+    g_assert_cmpint(io, ==, 5);
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_ioctl(bs, 6, &io, aio_result_cb, &r),
+                             &r), ==, 0);
+    g_assert_cmpint(io, ==, 6);
+    g_assert_cmpint(calls[C_IOCTL], ==, 2);
+    bdrv_unref(bs);
+
+    /* raw over mem-aio: the driver's own bdrv_aio_ioctl, and its result */
+    mem_reset();
+    bs = open_kv("mem-aio:io", BDRV_O_RDWR, NULL, &error_abort);
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_ioctl(bs, 9, &io, aio_result_cb, &r),
+                             &r), ==, 0);
+    g_assert_cmpint(io, ==, 9);
+    g_assert_cmpint(mem_aio.ioctls, ==, 1);
+    mem_aio.result = -ENOTTY;
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_ioctl(bs, 10, &io, aio_result_cb, &r),
+                             &r), ==, -ENOTTY);
+    g_assert_cmpint(mem_aio.ioctls, ==, 2);
+    /* no synchronous member: the synchronous call is not emulated */
+    g_assert_cmpint(bdrv_ioctl(bs, 11, &io), ==, -ENOTSUP);
+    g_assert_cmpint(io, ==, 10);
+    bdrv_unref(bs);
+
+    /* neither member */
+    bs = open_kv("mem-co:io", BDRV_O_RDWR, NULL, &error_abort);
+    r = (AioResult) { 0 };
+    g_assert_cmpint(wait_aio(bdrv_aio_ioctl(bs, 12, &io, aio_result_cb, &r),
+                             &r), ==, -ENOTSUP);
+    bdrv_unref(bs);
+}
+
+/* ---- geometry hints -------------------------------------------------- */
+
+static void test_geometry_hints(void)
+{
+    BlockDriverState *top, *overlay;
+    int c = -1, h = -1, sec = -1;
+
+    mem_reset();
+    top = open_kv("mem-co:geo", BDRV_O_RDWR, NULL, &error_abort);
+    bdrv_get_geometry_hint(top, &c, &h, &sec);
+    g_assert_cmpint(c, ==, 0);
+    g_assert_cmpint(h, ==, 0);
+    g_assert_cmpint(sec, ==, 0);
+    g_assert_cmpint(bdrv_get_translation_hint(top), ==,
+                    BIOS_ATA_TRANSLATION_AUTO);
+
+    bdrv_set_geometry_hint(top, 1024, 16, 63);
+    bdrv_set_translation_hint(top, BIOS_ATA_TRANSLATION_LBA);
+    bdrv_get_geometry_hint(top, &c, &h, &sec);
+    g_assert_cmpint(c, ==, 1024);
+    g_assert_cmpint(h, ==, 16);
+    g_assert_cmpint(sec, ==, 63);
+    g_assert_cmpint(bdrv_get_translation_hint(top), ==,
+                    BIOS_ATA_TRANSLATION_LBA);
+    /* hints only: the size is what the image says */
+    g_assert_cmpint(bdrv_getlength(top), ==, 1 << 20);
+
+    /* the hints belong to the node users hold, across bdrv_append */
+    g_strlcpy(top->device_name, "", sizeof(top->device_name));
+    cowtest_format("mem-co:geo-top", 65536, NULL, NULL);
+    overlay = bdrv_new("");
+    g_assert_cmpint(bdrv_open(overlay, "mem-co:geo-top",
+                              BDRV_O_RDWR | BDRV_O_NO_BACKING, NULL,
+                              &error_abort), ==, 0);
+    bdrv_append(overlay, top);
+    g_assert_cmpstr(bdrv_get_format_name(top), ==, "cowtest");
+    bdrv_get_geometry_hint(top, &c, &h, &sec);
+    g_assert_cmpint(c * 1000000 + h * 1000 + sec, ==, 1024016063);
+    g_assert_cmpint(bdrv_get_translation_hint(top), ==,
+                    BIOS_ATA_TRANSLATION_LBA);
+    bdrv_get_geometry_hint(top->backing_hd, &c, &h, &sec);
+    g_assert_cmpint(c | h | sec, ==, 0);
+    bdrv_unref(top);
+}
+
 static void test_raw_window(void)
 {
     static const char *const kv[] = { "offset", "4096", "size", "8192",
@@ -458,6 +700,54 @@ static void test_null_options(void)
     g_assert_null(open_kv("null-co://", 0, bad, &err));
     g_assert_nonnull(strstr(error_get_pretty(err), "size"));
     error_free(err);
+}
+
+/*
+ * latency-ns delays every request by at least that long.  Both null
+ * drivers sleep on QEMU_CLOCK_REALTIME, which the test cannot hold still,
+ * so only the lower bound is asserted.
+ */
+/* At least @ns have passed on QEMU_CLOCK_REALTIME since @start. */
+static void assert_took(int64_t start, int64_t ns)
+{
+    g_assert_cmpint(qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - start, >=, ns);
+}
+
+static void test_null_latency(void)
+{
+    static const char *const kv[] = { "file.latency-ns", "20000000", NULL };
+    const char *const drivers[] = { "null-co://", "null-aio://" };
+    const int64_t latency = 20 * 1000 * 1000;
+    uint8_t buf[512] = { 0 };
+
+    for (int i = 0; i < 2; i++) {
+        BlockDriverState *bs = open_kv(drivers[i], BDRV_O_RDWR, kv,
+                                       &error_abort);
+        QEMUIOVector qiov;
+        AioResult r = { 0 };
+        int64_t start;
+
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(bdrv_pread(bs, 0, buf, 512), ==, 512);
+        assert_took(start, latency);
+
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(bdrv_pwrite(bs, 0, buf, 512), ==, 512);
+        assert_took(start, latency);
+
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(bdrv_flush(bs), ==, 0);
+        assert_took(start, latency);
+
+        /* a callback request completes no earlier either */
+        qemu_iovec_init_buf(&qiov, buf, 512);
+        start = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        g_assert_cmpint(wait_aio(bdrv_aio_readv(bs, 0, &qiov, 1,
+                                                aio_result_cb, &r), &r),
+                        ==, 0);
+        assert_took(start, latency);
+        bdrv_unref(bs);
+    }
 }
 
 /* ---- I/O limits through the request path -------------------------------- */
@@ -633,8 +923,13 @@ int main(int argc, char **argv)
     g_test_add_func("/block/contract/keys", test_keys);
     g_test_add_func("/block/contract/probe-device", test_probe_device);
     g_test_add_func("/block/contract/fallbacks", test_fallbacks);
+    g_test_add_func("/block/contract/aio-discard", test_aio_discard_member);
+    g_test_add_func("/block/contract/aio-flush", test_aio_flush_member);
+    g_test_add_func("/block/contract/aio-ioctl", test_aio_ioctl);
+    g_test_add_func("/block/node/geometry-hints", test_geometry_hints);
     g_test_add_func("/block/raw/window", test_raw_window);
     g_test_add_func("/block/null/options", test_null_options);
+    g_test_add_func("/block/null/latency", test_null_latency);
     g_test_add_func("/block/limits/request-path", test_io_limits_path);
     g_test_add_func("/block/dirty-and-stats", test_dirty_and_stats);
     g_test_add_func("/block/node/flush-drain-all", test_flush_and_drain_all);

@@ -2,23 +2,34 @@
  * Tests for the file and host_device protocol drivers, driven through
  * the whole block layer ("raw" over "file"): create and preallocation,
  * reads and writes (aligned, unaligned, past the end of the file), both
- * aio modes, cache=none with O_DIRECT, discard, write-zeroes, allocation
- * status, truncation, image locks and the host_device basics.
+ * aio modes, the cache modes (O_DIRECT, the fdatasyncs each one costs),
+ * the O_DIRECT alignment against the device's limits, discard,
+ * write-zeroes and each step of its fallback, allocation status,
+ * truncation, image locks, io_uring batching and a full ring, and
+ * host_device on a loop device when this process may make one.
  *
  * Image files live under /var/tmp (or $SPINDLE_TEST_DIRECT_DIR): tmpfs
- * refuses O_DIRECT.
+ * refuses O_DIRECT.  What the drivers do underneath (fdatasync,
+ * fallocate, io_uring submissions) is counted through their trace events.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/io_uring.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include "config-host.h"
 #include "block/block.h"
 #include "block/block_int.h"
 #include "block/aio-wait.h"
 #include "qemu/main-loop.h"
+#include "qemu/trace.h"
 #include "qapi/error.h"
 #include "image-test-helpers.h"
 
@@ -108,6 +119,105 @@ static void assert_one_line(Error *err, const char *contains)
     msg = error_get_pretty(err);
     g_assert_null(strchr(msg, '\n'));
     g_assert_nonnull(strstr(msg, contains));
+}
+
+/* Does the test directory's file system take O_DIRECT at all? */
+static bool direct_io_works(void)
+{
+    g_autofree char *probe = image_path("direct.probe");
+    int fd = open(probe, O_RDWR | O_CREAT | O_DIRECT, 0644);
+
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    unlink(probe);
+    return true;
+}
+
+/* The open(2) flags of this process's fd on @path, or -1 if none. */
+static int fd_flags_of(const char *path)
+{
+    g_autofree char *want = realpath(path, NULL);
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    const char *name;
+
+    g_assert_nonnull(want);
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *link = g_strconcat("/proc/self/fd/", name, NULL);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        g_autofree char *info = NULL;
+        g_autofree char *info_path = NULL;
+        const char *flags;
+
+        if (!target || strcmp(target, want)) {
+            continue;
+        }
+        info_path = g_strconcat("/proc/self/fdinfo/", name, NULL);
+        g_assert_true(g_file_get_contents(info_path, &info, NULL, NULL));
+        flags = strstr(info, "flags:");
+        g_assert_nonnull(flags);
+        return (int)strtol(flags + strlen("flags:"), NULL, 8);
+    }
+    return -1;
+}
+
+/* ---- trace capture ---------------------------------------------------- */
+
+static FILE *trace_file;
+static char *trace_buf;
+static size_t trace_len;
+
+/* Capture the lines of the trace events @patterns from now on. */
+static void trace_start(const char *patterns)
+{
+    trace_file = open_memstream(&trace_buf, &trace_len);
+    g_assert_nonnull(trace_file);
+    trace_set_output(trace_file);
+    g_assert_true(trace_enable_events(patterns, &error_abort));
+}
+
+/* The lines captured so far (owned by the capture). */
+static const char *trace_text(void)
+{
+    fflush(trace_file);
+    return trace_buf ? trace_buf : "";
+}
+
+/* How many lines of @event were captured so far. */
+static int traced(const char *event)
+{
+    g_autofree char *needle = g_strdup_printf(" %s ", event);
+    int n = 0;
+
+    for (const char *p = trace_text(); (p = strstr(p, needle)); p++) {
+        n++;
+    }
+    return n;
+}
+
+static void trace_stop(void)
+{
+    g_assert_true(trace_enable_events("-file_*,-luring_*", &error_abort));
+    trace_set_output(NULL);
+    fclose(trace_file);
+    free(trace_buf);
+    trace_file = NULL;
+    trace_buf = NULL;
+}
+
+/* The arguments of the @n-th traced line of @event, after its name. */
+static const char *traced_args(const char *event, int n)
+{
+    g_autofree char *needle = g_strdup_printf(" %s ", event);
+    const char *p = trace_text();
+
+    for (int i = 0; (p = strstr(p, needle)); i++, p++) {
+        if (i == n) {
+            return p + strlen(needle);
+        }
+    }
+    return NULL;
 }
 
 /* ---- create and preallocation ---------------------------------------- */
@@ -214,16 +324,12 @@ static void test_rw_direct(const void *opaque)
 {
     int aio_flags = GPOINTER_TO_INT(opaque);
     g_autofree char *path = image_path("direct.img");
-    g_autofree char *probe = image_path("direct.probe");
     BlockDriverState *bs;
-    /* Does the directory's file system take O_DIRECT at all? */
-    int fd = open(probe, O_RDWR | O_CREAT | O_DIRECT, 0644);
-    if (fd < 0) {
+
+    if (!direct_io_works()) {
         g_test_skip("the test directory's file system refuses O_DIRECT");
         return;
     }
-    close(fd);
-    unlink(probe);
 
     g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
     bs = open_image_opts(path, BDRV_O_RDWR | aio_flags,
@@ -237,19 +343,151 @@ static void test_rw_direct(const void *opaque)
     unlink(path);
 }
 
-static void test_directsync(void)
-{
-    g_autofree char *path = image_path("directsync.img");
-    BlockDriverState *bs;
-    uint8_t buf[4096];
+/*
+ * Each cache mode, by what reaches the file: O_DIRECT or not, and the
+ * fdatasyncs after three writes, after a flush, and after one more write
+ * and the close.  directsync and writethrough sync after every write (and
+ * a flush with nothing new costs none); unsafe never syncs, not even on
+ * close.
+ */
+typedef struct CacheCase {
+    const char *mode;
+    bool direct;
+    int syncs[3];
+} CacheCase;
 
+static const CacheCase cache_cases[] = {
+    { "writeback", false, { 0, 1, 2 } },
+    { "none", true, { 0, 1, 2 } },
+    { "writethrough", false, { 3, 3, 4 } },
+    { "directsync", true, { 3, 3, 4 } },
+    { "unsafe", false, { 0, 0, 0 } },
+};
+
+typedef struct CacheTest {
+    const CacheCase *c;
+    int aio_flags;
+} CacheTest;
+
+static void test_cache_mode(const void *opaque)
+{
+    const CacheTest *t = opaque;
+    const CacheCase *c = t->c;
+    g_autofree char *path = image_path("cache.img");
+    g_autofree char *opt = g_strdup_printf("cache=%s", c->mode);
+    g_autofree uint8_t *data = NULL;
+    g_autofree uint8_t *back = g_malloc(4 * 4096);
+    BlockDriverState *bs;
+    int flags;
+    int fd;
+
+    if (c->direct && !direct_io_works()) {
+        g_test_skip("the test directory's file system refuses O_DIRECT");
+        return;
+    }
     g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
-    bs = open_image_opts(path, BDRV_O_RDWR,
-                         (const char *const[]){ "cache=writethrough", NULL },
-                         &error_abort);
-    fill(buf, sizeof(buf), 3);
-    g_assert_cmpint(bdrv_pwrite(bs, 0, buf, sizeof(buf)), ==, sizeof(buf));
+    bs = open_image_opts(path, BDRV_O_RDWR | t->aio_flags,
+                         (const char *const[]){ opt, NULL }, &error_abort);
+    flags = fd_flags_of(path);
+    g_assert_cmpint(flags, >=, 0);
+    g_assert_cmpint(!!(flags & O_DIRECT), ==, c->direct);
+    g_assert_cmpint(!!(bs->open_flags & BDRV_O_NOCACHE), ==, c->direct);
+
+    data = g_malloc(4 * 4096);
+    fill(data, 4 * 4096, 3);
+    trace_start("file_fdatasync");
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmpint(bdrv_pwrite(bs, i * 4096, data + i * 4096, 4096), ==,
+                        4096);
+    }
+    g_assert_cmpint(traced("file_fdatasync"), ==, c->syncs[0]);
     g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    g_assert_cmpint(traced("file_fdatasync"), ==, c->syncs[1]);
+    g_assert_cmpint(bdrv_pwrite(bs, 3 * 4096, data + 3 * 4096, 4096), ==,
+                    4096);
+    bdrv_unref(bs);
+    g_assert_cmpint(traced("file_fdatasync"), ==, c->syncs[2]);
+    g_assert_null(strstr(trace_text(), "ret -"));
+    trace_stop();
+
+    /* whatever the mode, the data is in the file */
+    fd = open(path, O_RDONLY);
+    g_assert_cmpint(pread(fd, back, 4 * 4096, 0), ==, 4 * 4096);
+    close(fd);
+    g_assert_cmpmem(back, 4 * 4096, data, 4 * 4096);
+    unlink(path);
+}
+
+/*
+ * The O_DIRECT limits of the block device under @st_dev, from sysfs:
+ * logical block size (offsets and lengths) and DMA alignment + 1 (memory).
+ * false when @st_dev is no block device (tmpfs, btrfs, overlay...).
+ */
+static bool device_dio_limits(dev_t st_dev, int *lbs, int *mem)
+{
+    static const char *const dirs[] = { "queue", "../queue" };  /* partition */
+
+    for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
+        g_autofree char *base = g_strdup_printf("/sys/dev/block/%u:%u/%s",
+                                                major(st_dev), minor(st_dev),
+                                                dirs[i]);
+        g_autofree char *lbs_path = g_strconcat(base, "/logical_block_size",
+                                                NULL);
+        g_autofree char *dma_path = g_strconcat(base, "/dma_alignment", NULL);
+        g_autofree char *a = NULL, *b = NULL;
+
+        if (g_file_get_contents(lbs_path, &a, NULL, NULL) &&
+            g_file_get_contents(dma_path, &b, NULL, NULL)) {
+            *lbs = atoi(a);
+            *mem = atoi(b) + 1;
+            return *lbs > 0;
+        }
+    }
+    return false;
+}
+
+/*
+ * cache=none: the alignments the file driver finds are the ones the
+ * device under the file system needs -- exactly for offsets, and for
+ * memory at least the DMA alignment (never less than 512).  "statx" takes
+ * the kernel's word where it gives one; "probe" makes the driver find
+ * them by trying reads.
+ */
+static void test_dio_alignment(const void *opaque)
+{
+    bool probe = GPOINTER_TO_INT(opaque);
+    g_autofree char *path = image_path("align.img");
+    g_autofree uint8_t *buf = g_malloc(64 * 1024);
+    BlockDriverState *bs;
+    int lbs, mem;
+
+    if (!direct_io_works()) {
+        g_test_skip("the test directory's file system refuses O_DIRECT");
+        return;
+    }
+    if (!device_dio_limits(stat_of(test_dir).st_dev, &lbs, &mem)) {
+        g_test_skip("the test directory is on no block device with "
+                    "queue limits in sysfs");
+        return;
+    }
+    /* data to read: probing reads at the end of a file always succeed */
+    g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
+    bs = open_image(path, BDRV_O_RDWR);
+    fill(buf, 64 * 1024, 1);
+    g_assert_cmpint(bdrv_pwrite(bs, 0, buf, 64 * 1024), ==, 64 * 1024);
+    bdrv_unref(bs);
+
+    if (probe) {
+        g_setenv("SPINDLE_FILE_DIOALIGN_PROBE", "1", true);
+    }
+    bs = open_image_opts(path, BDRV_O_RDWR,
+                         (const char *const[]){ "cache=none", NULL },
+                         &error_abort);
+    g_unsetenv("SPINDLE_FILE_DIOALIGN_PROBE");
+    g_assert_cmpint(bs->file->request_alignment, ==, lbs);
+    g_assert_cmpint(bs->file->buffer_alignment, ==, MAX(mem, 512));
+    g_assert_cmpint(bs->request_alignment, >=, lbs);
+    check_rw(bs);
     bdrv_unref(bs);
     unlink(path);
 }
@@ -286,6 +524,125 @@ static void test_io_uring_fallback(void)
     bs = open_image(path, BDRV_O_RDWR | BDRV_O_NATIVE_AIO);
     g_unsetenv("SPINDLE_FILE_IO_URING_FAIL");
     check_rw(bs);
+    bdrv_unref(bs);
+    unlink(path);
+}
+
+/* ---- io_uring: batching and a full ring ------------------------------- */
+
+/* Can this process set up an io_uring at all (seccomp, old kernels)? */
+static bool io_uring_usable(void)
+{
+#if defined(CONFIG_IO_URING) && defined(__NR_io_uring_setup)
+    struct io_uring_params p = { 0 };
+    int fd = syscall(__NR_io_uring_setup, 4, &p);
+
+    if (fd >= 0) {
+        close(fd);
+        return true;
+    }
+#endif
+    return false;
+}
+
+typedef struct BatchReq {
+    uint8_t *buf;
+    QEMUIOVector qiov;
+    int ret;
+    bool done;
+} BatchReq;
+
+static void batch_cb(void *opaque, int ret)
+{
+    BatchReq *r = opaque;
+
+    r->ret = ret;
+    r->done = true;
+}
+
+/*
+ * Submit @n callback requests of 4 KiB at 0, 4 KiB, ... (reading or
+ * writing @data, n * 4 KiB) all at once, without running the event loop
+ * in between, and wait for them.
+ */
+static void run_batch(BlockDriverState *bs, int n, bool is_write,
+                      uint8_t *data)
+{
+    g_autofree BatchReq *reqs = g_new0(BatchReq, n);
+
+    for (int i = 0; i < n; i++) {
+        BlockDriverAIOCB *acb;
+
+        qemu_iovec_init_buf(&reqs[i].qiov, data + i * 4096, 4096);
+        acb = is_write
+              ? bdrv_aio_writev(bs, i * 8, &reqs[i].qiov, 8, batch_cb, &reqs[i])
+              : bdrv_aio_readv(bs, i * 8, &reqs[i].qiov, 8, batch_cb, &reqs[i]);
+        g_assert_nonnull(acb);
+    }
+    for (int i = 0; i < n; i++) {
+        while (!reqs[i].done) {
+            aio_poll(qemu_get_aio_context(), true);
+        }
+        g_assert_cmpint(reqs[i].ret, ==, 0);
+    }
+}
+
+/* The largest number of SQEs one traced io_uring_submit carried. */
+static unsigned max_sqes_per_submit(void)
+{
+    unsigned max = 0, sqes;
+    const char *args;
+
+    for (int i = 0; (args = traced_args("luring_submit", i)); i++) {
+        g_assert_cmpint(sscanf(args, "ring %*p sqes %u", &sqes), ==, 1);
+        max = MAX(max, sqes);
+    }
+    return max;
+}
+
+/*
+ * @opaque: NULL, or a ring depth for SPINDLE_FILE_IO_URING_ENTRIES.
+ * Default depth: the requests one loop iteration starts cost one
+ * io_uring_submit.  A small depth: more requests than the ring holds
+ * wait for slots, submitted a ring-full at a time, and none fails.
+ */
+static void test_io_uring_queue(const void *opaque)
+{
+    enum { N = 16 };
+    const char *depth = opaque;
+    unsigned most = depth ? atoi(depth) : N;
+    g_autofree char *path = image_path("uring.img");
+    g_autofree uint8_t *data = g_malloc(N * 4096);
+    g_autofree uint8_t *back = g_malloc0(N * 4096);
+    BlockDriverState *bs;
+    int write_submits;
+
+    if (!io_uring_usable()) {
+        g_test_skip("io_uring cannot be set up here");
+        return;
+    }
+    g_assert_cmpint(create_image(path, MiB, NULL, &error_abort), ==, 0);
+    if (depth) {
+        g_setenv("SPINDLE_FILE_IO_URING_ENTRIES", depth, true);
+    }
+    bs = open_image(path, BDRV_O_RDWR | BDRV_O_NATIVE_AIO);
+    g_unsetenv("SPINDLE_FILE_IO_URING_ENTRIES");
+    fill(data, N * 4096, 11);
+    trace_start("luring_submit");
+    run_batch(bs, N, true, data);
+    write_submits = traced("luring_submit");
+    run_batch(bs, N, false, back);
+    g_assert_cmpuint(max_sqes_per_submit(), ==, most);
+    if (depth) {
+        g_assert_cmpint(write_submits, >=, N / most);
+        g_assert_cmpint(traced("luring_submit"), >=, 2 * N / most);
+    } else {
+        g_assert_cmpint(write_submits, ==, 1);
+        g_assert_cmpint(traced("luring_submit"), ==, 2);
+    }
+    g_assert_null(strstr(trace_text(), "ret -"));
+    trace_stop();
+    g_assert_cmpmem(back, N * 4096, data, N * 4096);
     bdrv_unref(bs);
     unlink(path);
 }
@@ -335,6 +692,86 @@ static void test_write_zeroes(const void *opaque)
     fill(want, 2 * MiB, 7);
     memset(want + 4096, 0, 4096);
     g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    bdrv_unref(bs);
+    unlink(path);
+}
+
+/*
+ * The write-zeroes chain of the file driver: FALLOC_FL_ZERO_RANGE, else a
+ * hole (FALLOC_FL_PUNCH_HOLE), else the generic layer's writes of zeroes.
+ * The test hook fails the first steps as a file system without them
+ * would; each path must leave zeroes, and only there.
+ */
+typedef struct ZeroPath {
+    const char *fail;        /* SPINDLE_FILE_FALLOC_FAIL, or NULL */
+    int attempts;            /* fallocate calls expected */
+} ZeroPath;
+
+static const ZeroPath zero_paths[] = {
+    { NULL, 1 },                              /* zero-range */
+    { "zero-range", 2 },                      /* punch-hole */
+    { "zero-range,punch-hole", 2 },           /* writes */
+};
+
+static void test_write_zeroes_path(const void *opaque)
+{
+    const ZeroPath *zp = opaque;
+    const int64_t off = MiB + 4096, len = 64 * 1024;
+    g_autofree char *path = image_path("zero-path.img");
+    g_autofree uint8_t *buf = g_malloc(2 * MiB);
+    g_autofree uint8_t *want = g_malloc(2 * MiB);
+    BlockDriverState *bs = open_with_data(path, 0);
+    int64_t blocks = stat_of(path).st_blocks;
+    int modes[2], rets[2];
+    int fd;
+
+    trace_start("file_fallocate");
+    if (zp->fail) {
+        g_setenv("SPINDLE_FILE_FALLOC_FAIL", zp->fail, true);
+    }
+    g_assert_cmpint(bdrv_write_zeroes(bs, off / 512, len / 512), ==, 0);
+    g_unsetenv("SPINDLE_FILE_FALLOC_FAIL");
+    g_assert_cmpint(traced("file_fallocate"), ==, zp->attempts);
+    for (int i = 0; i < zp->attempts; i++) {
+        g_assert_cmpint(sscanf(traced_args("file_fallocate", i),
+                               "fd %*d mode %x offset %*d len %*d ret %d",
+                               &modes[i], &rets[i]), ==, 2);
+    }
+    trace_stop();
+    g_assert_cmpint(modes[0], ==, FALLOC_FL_ZERO_RANGE);
+    if (!zp->fail && rets[0] < 0) {
+        bdrv_unref(bs);
+        unlink(path);
+        g_test_skip("the file system lacks FALLOC_FL_ZERO_RANGE");
+        return;
+    }
+    g_assert_cmpint(rets[0], ==, zp->fail ? -EOPNOTSUPP : 0);
+    if (zp->attempts > 1) {
+        g_assert_cmpint(modes[1], ==,
+                        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE);
+        g_assert_cmpint(rets[1], ==, strstr(zp->fail, "punch-hole")
+                                     ? -EOPNOTSUPP : 0);
+    }
+
+    /* zeroes there and only there, through the node and in the file */
+    fill(want, 2 * MiB, 7);
+    memset(want + (off - MiB), 0, len);
+    g_assert_cmpint(bdrv_pread(bs, MiB, buf, 2 * MiB), ==, 2 * MiB);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    fd = open(path, O_RDONLY);
+    g_assert_cmpint(pread(fd, buf, 2 * MiB, MiB), ==, 2 * MiB);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    /* a punched hole frees the blocks; written zeroes keep them */
+    if (zp->attempts == 2 && rets[1] == 0) {
+        g_assert_cmpint(stat_of(path).st_blocks * 512, <=,
+                        blocks * 512 - len);
+        g_assert_cmpint(lseek(fd, off, SEEK_DATA), >=, off + len);
+    } else if (zp->attempts == 2) {
+        g_assert_cmpint(stat_of(path).st_blocks, >=, blocks);
+        g_assert_cmpint(lseek(fd, off, SEEK_DATA), ==, off);
+    }
+    close(fd);
     bdrv_unref(bs);
     unlink(path);
 }
@@ -540,6 +977,239 @@ static void test_hdev_open(void)
     bdrv_unref(bs);
 }
 
+/* ---- host_device on a loop device -------------------------------------- */
+
+typedef struct LoopDev {
+    char *backing;           /* the file under the device */
+    char path[32];           /* /dev/loopN */
+    int fd;                  /* held open until loop_detach */
+} LoopDev;
+
+/* Configure a free loop device over @backing_fd; its fd, or -errno. */
+static int loop_configure(int ctl, int backing_fd, int block_size,
+                          char *path, size_t path_size)
+{
+    struct loop_config cfg = {
+        .fd = backing_fd,
+        .block_size = block_size,
+        .info.lo_flags = LO_FLAGS_AUTOCLEAR,   /* gone when we close it */
+    };
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    int fd, err;
+
+    if (n < 0) {
+        return -errno;
+    }
+    snprintf(path, path_size, "/dev/loop%d", n);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
+        return fd;
+    }
+    err = errno;
+    close(fd);
+    return -err;
+}
+
+/*
+ * A new loop device over a fresh file of @size bytes, @block_size bytes
+ * per sector; NULL with the reason in *@why when this process may not
+ * make one (not root, no loop driver, a container without the devices).
+ */
+static LoopDev *loop_attach(int64_t size, int block_size, char **why)
+{
+    g_autofree char *backing = image_path("loop.img");
+    LoopDev *lo = g_new0(LoopDev, 1);
+    int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    int bfd, fd = -EBUSY;
+
+    if (ctl < 0) {
+        *why = g_strdup_printf("cannot open /dev/loop-control (%s)",
+                               g_strerror(errno));
+        g_free(lo);
+        return NULL;
+    }
+    bfd = open(backing, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    g_assert_cmpint(bfd, >=, 0);
+    g_assert_cmpint(ftruncate(bfd, size), ==, 0);
+    /* another process may take the free device first: try again */
+    for (int tries = 0; tries < 10 && fd == -EBUSY; tries++) {
+        fd = loop_configure(ctl, bfd, block_size, lo->path,
+                            sizeof(lo->path));
+    }
+    close(bfd);
+    close(ctl);
+    if (fd < 0) {
+        *why = g_strdup_printf("cannot set up a loop device (%s)",
+                               g_strerror(-fd));
+        unlink(backing);
+        g_free(lo);
+        return NULL;
+    }
+    lo->fd = fd;
+    lo->backing = g_steal_pointer(&backing);
+    return lo;
+}
+
+static void loop_detach(LoopDev *lo)
+{
+    ioctl(lo->fd, LOOP_CLR_FD, 0);
+    close(lo->fd);
+    unlink(lo->backing);
+    g_free(lo->backing);
+    g_free(lo);
+}
+
+static LoopDev *loop_or_skip(int block_size)
+{
+    g_autofree char *why = NULL;
+    LoopDev *lo = loop_attach(16 * MiB, block_size, &why);
+
+    if (!lo) {
+        g_autofree char *msg = g_strdup_printf("no loop device: %s", why);
+        g_test_skip(msg);
+    }
+    return lo;
+}
+
+static BlockDriverState *open_loop(LoopDev *lo, int flags)
+{
+    BlockDriverState *bs = NULL;
+
+    g_assert_cmpint(bdrv_file_open(&bs, lo->path, flags, &error_abort), ==,
+                    0);
+    g_assert_cmpstr(bdrv_get_format_name(bs), ==, "host_device");
+    return bs;
+}
+
+/* Bytes [@off, +@len) of the file under the loop device. */
+static void read_backing(LoopDev *lo, int64_t off, size_t len, uint8_t *buf)
+{
+    int fd = open(lo->backing, O_RDONLY);
+
+    g_assert_cmpint(pread(fd, buf, len, off), ==, len);
+    close(fd);
+}
+
+/*
+ * A device that is no CD-ROM: always inserted, never changed, and eject
+ * and lock change nothing (the device goes on working).
+ */
+static void test_hdev_loop_media(void)
+{
+    LoopDev *lo = loop_or_skip(512);
+    BlockDriverState *bs;
+    uint8_t w[4096], r[4096];
+    int ssz = 0;
+
+    if (!lo) {
+        return;
+    }
+    bs = open_loop(lo, BDRV_O_RDWR);
+    g_assert_cmpint(bdrv_getlength(bs), ==, 16 * MiB);
+    g_assert_cmpint(bdrv_ioctl(bs, BLKSSZGET, &ssz), ==, 0);
+    g_assert_cmpint(ssz, ==, 512);
+    g_assert_true(bdrv_is_inserted(bs));
+    g_assert_cmpint(bdrv_media_changed(bs), ==, 0);
+    bdrv_lock_medium(bs, true);
+    bdrv_eject(bs, true);
+    g_assert_true(bdrv_is_inserted(bs));
+    g_assert_cmpint(bdrv_media_changed(bs), ==, 0);
+    fill(w, sizeof(w), 17);
+    g_assert_cmpint(bdrv_pwrite(bs, 8192, w, sizeof(w)), ==, sizeof(w));
+    g_assert_cmpint(bdrv_pread(bs, 8192, r, sizeof(r)), ==, sizeof(r));
+    g_assert_cmpmem(r, sizeof(r), w, sizeof(w));
+    bdrv_eject(bs, false);
+    bdrv_lock_medium(bs, false);
+    g_assert_true(bdrv_is_inserted(bs));
+    bdrv_unref(bs);
+    loop_detach(lo);
+}
+
+/*
+ * Discard is BLKDISCARD, write-zeroes BLKZEROOUT: either leaves zeroes
+ * exactly there, through the node and in the file under the loop device;
+ * discard also frees that file's blocks.
+ */
+static void test_hdev_loop_zeroing(const void *opaque)
+{
+    bool discard = GPOINTER_TO_INT(opaque);
+    const int64_t off = MiB + 4096, len = 512 * 1024;
+    LoopDev *lo = loop_or_skip(512);
+    g_autofree uint8_t *buf = g_malloc(2 * MiB);
+    g_autofree uint8_t *want = g_malloc(2 * MiB);
+    BlockDriverState *bs;
+    int64_t before;
+
+    if (!lo) {
+        return;
+    }
+    bs = open_loop(lo, BDRV_O_RDWR);
+    fill(want, 2 * MiB, 19);
+    g_assert_cmpint(bdrv_pwrite(bs, MiB, want, 2 * MiB), ==, 2 * MiB);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    before = stat_of(lo->backing).st_blocks * 512;
+    g_assert_cmpint(before, >=, 2 * MiB);
+
+    g_assert_cmpint(discard ? bdrv_discard(bs, off / 512, len / 512)
+                            : bdrv_write_zeroes(bs, off / 512, len / 512),
+                    ==, 0);
+    memset(want + (off - MiB), 0, len);
+    g_assert_cmpint(bdrv_pread(bs, MiB, buf, 2 * MiB), ==, 2 * MiB);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    read_backing(lo, MiB, 2 * MiB, buf);
+    g_assert_cmpmem(buf, 2 * MiB, want, 2 * MiB);
+    if (discard) {
+        g_assert_cmpint(stat_of(lo->backing).st_blocks * 512, <=,
+                        before - len);
+    }
+    bdrv_unref(bs);
+    loop_detach(lo);
+}
+
+/*
+ * cache=none on a device of 4 KiB sectors: the alignment found is the
+ * device's sector size (BLKSSZGET), through statx or the probe, and
+ * unaligned requests still work (read-modify-write).
+ */
+static void test_hdev_loop_dio_align(const void *opaque)
+{
+    bool probe = GPOINTER_TO_INT(opaque);
+    LoopDev *lo = loop_or_skip(4096);
+    g_autofree char *dma_path = NULL;
+    g_autofree char *dma = NULL;
+    BlockDriverState *bs;
+    uint8_t w[1000], r[1000];
+    int ssz = 0;
+
+    if (!lo) {
+        return;
+    }
+    g_assert_cmpint(ioctl(lo->fd, BLKSSZGET, &ssz), ==, 0);
+    g_assert_cmpint(ssz, ==, 4096);
+    dma_path = g_strdup_printf("/sys/block/%s/queue/dma_alignment",
+                               lo->path + strlen("/dev/"));
+    g_assert_true(g_file_get_contents(dma_path, &dma, NULL, NULL));
+
+    if (probe) {
+        g_setenv("SPINDLE_FILE_DIOALIGN_PROBE", "1", true);
+    }
+    bs = open_loop(lo, BDRV_O_RDWR | BDRV_O_NOCACHE);
+    g_unsetenv("SPINDLE_FILE_DIOALIGN_PROBE");
+    g_assert_cmpint(bs->request_alignment, ==, ssz);
+    g_assert_cmpint(bs->buffer_alignment, ==, MAX(atoi(dma) + 1, 512));
+
+    fill(w, sizeof(w), 29);
+    g_assert_cmpint(bdrv_pwrite(bs, 5000, w, sizeof(w)), ==, sizeof(w));
+    g_assert_cmpint(bdrv_pread(bs, 5000, r, sizeof(r)), ==, sizeof(r));
+    g_assert_cmpmem(r, sizeof(r), w, sizeof(w));
+    bdrv_unref(bs);
+    loop_detach(lo);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static void add_per_aio_mode(const char *path, GTestDataFunc fn)
@@ -553,6 +1223,8 @@ static void add_per_aio_mode(const char *path, GTestDataFunc fn)
 
 int main(int argc, char **argv)
 {
+    static CacheTest cache_tests[G_N_ELEMENTS(cache_cases) *
+                                 G_N_ELEMENTS(aio_modes)];
     const char *base = g_getenv("SPINDLE_TEST_DIRECT_DIR");
     g_autofree char *templ = g_build_filename(base ? base : "/var/tmp",
                                               "spindle-file-XXXXXX", NULL);
@@ -573,10 +1245,34 @@ int main(int argc, char **argv)
     add_per_aio_mode("/block/file/rw", test_rw);
     add_per_aio_mode("/block/file/rw-direct", test_rw_direct);
     add_per_aio_mode("/block/file/read-past-eof", test_read_past_eof);
+    g_test_add_data_func("/block/file/dio-align/statx", GINT_TO_POINTER(0),
+                         test_dio_alignment);
+    g_test_add_data_func("/block/file/dio-align/probe", GINT_TO_POINTER(1),
+                         test_dio_alignment);
     add_per_aio_mode("/block/file/discard", test_discard);
     add_per_aio_mode("/block/file/write-zeroes", test_write_zeroes);
-    g_test_add_func("/block/file/directsync", test_directsync);
+    g_test_add_data_func("/block/file/write-zeroes/path/zero-range",
+                         &zero_paths[0], test_write_zeroes_path);
+    g_test_add_data_func("/block/file/write-zeroes/path/punch-hole",
+                         &zero_paths[1], test_write_zeroes_path);
+    g_test_add_data_func("/block/file/write-zeroes/path/writes",
+                         &zero_paths[2], test_write_zeroes_path);
+    for (size_t i = 0; i < G_N_ELEMENTS(cache_cases); i++) {
+        for (size_t m = 0; m < G_N_ELEMENTS(aio_modes); m++) {
+            g_autofree char *name = g_strdup_printf(
+                "/block/file/cache/%s/%s", cache_cases[i].mode,
+                aio_modes[m].name);
+            CacheTest *t = &cache_tests[i * G_N_ELEMENTS(aio_modes) + m];
+
+            *t = (CacheTest) { &cache_cases[i], aio_modes[m].flags };
+            g_test_add_data_func(name, t, test_cache_mode);
+        }
+    }
     g_test_add_func("/block/file/io_uring-fallback", test_io_uring_fallback);
+    g_test_add_data_func("/block/file/io_uring/batch", NULL,
+                         test_io_uring_queue);
+    g_test_add_data_func("/block/file/io_uring/full-ring", "4",
+                         test_io_uring_queue);
     g_test_add_func("/block/file/is-allocated", test_is_allocated);
     g_test_add_func("/block/file/truncate", test_truncate);
     g_test_add_func("/block/file/lock/two-writers", test_lock_two_writers);
@@ -586,6 +1282,15 @@ int main(int argc, char **argv)
     g_test_add_func("/block/host_device/not-a-device",
                     test_hdev_not_a_device);
     g_test_add_func("/block/host_device/open", test_hdev_open);
+    g_test_add_func("/block/host_device/loop/media", test_hdev_loop_media);
+    g_test_add_data_func("/block/host_device/loop/discard",
+                         GINT_TO_POINTER(1), test_hdev_loop_zeroing);
+    g_test_add_data_func("/block/host_device/loop/write-zeroes",
+                         GINT_TO_POINTER(0), test_hdev_loop_zeroing);
+    g_test_add_data_func("/block/host_device/loop/dio-align/statx",
+                         GINT_TO_POINTER(0), test_hdev_loop_dio_align);
+    g_test_add_data_func("/block/host_device/loop/dio-align/probe",
+                         GINT_TO_POINTER(1), test_hdev_loop_dio_align);
 
     ret = g_test_run();
     rmdir(test_dir);
