@@ -18,44 +18,6 @@ static AioContext *main_ctx(void)
     return qemu_get_aio_context();
 }
 
-/* Open @filename with "key=value" option pairs; abort on failure. */
-static BlockDriverState *open_opts(const char *filename, int flags,
-                                   const char *fmt, ...)
-    G_GNUC_NULL_TERMINATED;
-
-static BlockDriverState *open_opts(const char *filename, int flags,
-                                   const char *fmt, ...)
-{
-    g_autoptr(GHashTable) opts = g_hash_table_new_full(g_str_hash,
-                                                       g_str_equal,
-                                                       g_free, g_free);
-    BlockDriverState *bs = bdrv_new("");
-    BlockDriver *drv = NULL;
-    const char *kv;
-    va_list ap;
-
-    if (fmt) {
-        drv = bdrv_find_format(fmt);
-        g_assert_nonnull(drv);
-    }
-    va_start(ap, fmt);
-    while ((kv = va_arg(ap, const char *)) != NULL) {
-        g_auto(GStrv) parts = g_strsplit(kv, "=", 2);
-        g_hash_table_insert(opts, g_strdup(parts[0]), g_strdup(parts[1]));
-    }
-    va_end(ap);
-    g_assert_cmpint(bdrv_open_options(bs, filename, opts, flags, drv,
-                                      &error_abort), ==, 0);
-    return bs;
-}
-
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-    for (size_t i = 0; i < len; i++) {
-        buf[i] = (uint8_t)(seed + i * 7);
-    }
-}
-
 static void setup(void)
 {
     test_drivers_register();
@@ -67,8 +29,8 @@ static void setup(void)
 
 static void test_open_null_probe(void)
 {
-    BlockDriverState *bs = open_opts("null-co://", BDRV_O_RDWR, NULL,
-                                     "file.size=1048576", NULL);
+    BlockDriverState *bs = test_open_opts("null-co://", BDRV_O_RDWR, NULL,
+                                          "file.size=1048576", NULL);
     uint8_t buf[512];
 
     g_assert_cmpstr(bdrv_get_format_name(bs), ==, "raw");
@@ -233,8 +195,8 @@ static void test_style(gconstpointer opaque)
     uint8_t wbuf[8192], rbuf[8192];
 
     setup();
-    bs = open_opts(name, BDRV_O_RDWR, "raw", NULL);
-    fill(wbuf, sizeof(wbuf), 3);
+    bs = test_open_opts(name, BDRV_O_RDWR, "raw", NULL);
+    test_fill(wbuf, sizeof(wbuf), 3);
     g_assert_cmpint(do_io(c->write_api, bs, 5, wbuf, 16, true), ==, 0);
     memset(rbuf, 0, sizeof(rbuf));
     g_assert_cmpint(do_io(c->read_api, bs, 5, rbuf, 16, false), ==, 0);
@@ -261,14 +223,14 @@ static void test_rmw_unaligned(void)
     size_t size;
 
     setup();
-    bs = open_opts("mem-co:rmw", BDRV_O_RDWR, "raw", "file.size=16384",
-                   "file.align=4096", NULL);
+    bs = test_open_opts("mem-co:rmw", BDRV_O_RDWR, "raw", "file.size=16384",
+                        "file.align=4096", NULL);
     g_assert_cmpint(bs->request_alignment, ==, 4096);
     mem = mem_buffer("rmw", &size);
-    fill(mem, size, 1);
+    test_fill(mem, size, 1);
     memcpy(model, mem, size);
 
-    fill(buf, sizeof(buf), 99);
+    test_fill(buf, sizeof(buf), 99);
     g_assert_cmpint(bdrv_pwrite(bs, 4000, buf, 300), ==, 300);
     memcpy(model + 4000, buf, 300);
     g_assert_cmpmem(mem, size, model, size);
@@ -325,11 +287,11 @@ static void test_serialise_overlapping(void)
     PwriteCo w1, w2, w3;
 
     setup();
-    bs = open_opts("mem-co:ser", BDRV_O_RDWR, "raw", "file.size=65536",
-                   "file.align=4096", "file.hold=on", NULL);
-    fill(a, sizeof(a), 1);
-    fill(b, sizeof(b), 50);
-    fill(c, sizeof(c), 90);
+    bs = test_open_opts("mem-co:ser", BDRV_O_RDWR, "raw", "file.size=65536",
+                        "file.align=4096", "file.hold=on", NULL);
+    test_fill(a, sizeof(a), 1);
+    test_fill(b, sizeof(b), 50);
+    test_fill(c, sizeof(c), 90);
     w1 = (PwriteCo) { bs, 0, 4096, a };
     w2 = (PwriteCo) { bs, 100, 100, b };
     w3 = (PwriteCo) { bs, 8192, 4096, c };
@@ -368,13 +330,13 @@ static BlockDriverState *make_chain(int flags)
     size_t size;
     BlockDriverState *bs;
 
-    bs = open_opts("mem-co:base", BDRV_O_RDWR, "raw", "file.size=65536",
-                   NULL);
+    bs = test_open_opts("mem-co:base", BDRV_O_RDWR, "raw", "file.size=65536",
+                        NULL);
     bdrv_unref(bs);
     base = mem_buffer("base", &size);
-    fill(base, size, 11);
+    test_fill(base, size, 11);
     cowtest_format("mem-co:top", 65536, "mem-co:base", "raw");
-    return open_opts("mem-co:top", flags, NULL, NULL);
+    return test_open_opts("mem-co:top", flags, NULL, NULL);
 }
 
 static void test_backing_chain(void)
@@ -394,7 +356,7 @@ static void test_backing_chain(void)
     g_assert_cmpmem(buf, 4096, base + 8192, 4096);
     g_assert_cmpint(bdrv_is_allocated(top, 16, 8, &pnum), ==, 0);
 
-    fill(buf, sizeof(buf), 77);
+    test_fill(buf, sizeof(buf), 77);
     g_assert_cmpint(bdrv_pwrite(top, 4096, buf, 4096), ==, 4096);
     g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 1);
     g_assert_cmpint(pnum, ==, 8);
@@ -474,8 +436,8 @@ static void test_drain_in_flight(void)
     QEMUIOVector qiov[3];
 
     setup();
-    bs = open_opts("mem-co:drain", BDRV_O_RDWR, "raw", "file.hold=on",
-                   NULL);
+    bs = test_open_opts("mem-co:drain", BDRV_O_RDWR, "raw", "file.hold=on",
+                        NULL);
     for (int i = 0; i < 2; i++) {
         qemu_iovec_init_buf(&qiov[i], buf[i], 512);
         bdrv_aio_readv(bs, i, &qiov[i], 1, io_cb, &r[i]);
@@ -514,8 +476,8 @@ static void test_aio_cancel(void)
     BlockDriverAIOCB *acb;
 
     setup();
-    bs = open_opts("mem-co:cancel", BDRV_O_RDWR, "raw", "file.hold=on",
-                   NULL);
+    bs = test_open_opts("mem-co:cancel", BDRV_O_RDWR, "raw", "file.hold=on",
+                        NULL);
     qemu_iovec_init_buf(&qiov, buf, sizeof(buf));
     acb = bdrv_aio_readv(bs, 0, &qiov, 1, io_cb, &r);
     g_assert_cmpint(mem_held_count(), ==, 1);
@@ -545,10 +507,10 @@ static void test_multiwrite(void)
     BlockRequest reqs[3];
 
     setup();
-    bs = open_opts("mem-co:mw", BDRV_O_RDWR, "raw", NULL);
-    fill(a, sizeof(a), 1);
-    fill(b, sizeof(b), 2);
-    fill(c, sizeof(c), 3);
+    bs = test_open_opts("mem-co:mw", BDRV_O_RDWR, "raw", NULL);
+    test_fill(a, sizeof(a), 1);
+    test_fill(b, sizeof(b), 2);
+    test_fill(c, sizeof(c), 3);
     qemu_iovec_init_buf(&qa, a, 4096);
     qemu_iovec_init_buf(&qb, b, 4096);
     qemu_iovec_init_buf(&qc, c, 4096);
@@ -584,7 +546,7 @@ static void test_read_only_and_bounds(void)
     uint8_t buf[512] = { 0 };
 
     setup();
-    bs = open_opts("mem-co:ro", 0, "raw", NULL);
+    bs = test_open_opts("mem-co:ro", 0, "raw", NULL);
     g_assert_true(bdrv_is_read_only(bs));
     g_assert_cmpint(bdrv_write(bs, 0, buf, 1), ==, -EACCES);
     g_assert_cmpint(bdrv_discard(bs, 0, 1), ==, -EACCES);
@@ -606,7 +568,7 @@ static void test_write_zeroes_fallback(void)
     size_t size;
 
     setup();
-    bs = open_opts("mem-co:wz", BDRV_O_RDWR, "raw", NULL);
+    bs = test_open_opts("mem-co:wz", BDRV_O_RDWR, "raw", NULL);
     mem = mem_buffer("wz", &size);
     memset(mem, 0xff, size);
     /* mem-co has no write_zeroes: the layer writes zero buffers */
@@ -645,11 +607,11 @@ static void test_iothread_home(void)
     uint8_t w[4096], r[4096];
 
     setup();
-    bs = open_opts("mem-co:iot", BDRV_O_RDWR, "raw", NULL);
+    bs = test_open_opts("mem-co:iot", BDRV_O_RDWR, "raw", NULL);
     bdrv_set_aio_context(bs, ctx);
     g_assert_true(bdrv_get_aio_context(bs) == ctx);
     g_assert_true(bdrv_get_aio_context(bs->file) == ctx);
-    fill(w, sizeof(w), 5);
+    test_fill(w, sizeof(w), 5);
     g_assert_cmpint(bdrv_pwrite(bs, 512, w, sizeof(w)), ==, sizeof(w));
     g_assert_cmpint(bdrv_pread(bs, 512, r, sizeof(r)), ==, sizeof(r));
     g_assert_cmpmem(w, sizeof(w), r, sizeof(r));
@@ -668,13 +630,13 @@ static void test_append(void)
     uint8_t buf[4096], *base;
 
     setup();
-    top = open_opts("mem-co:app-base", BDRV_O_RDWR, "raw", NULL);
+    top = test_open_opts("mem-co:app-base", BDRV_O_RDWR, "raw", NULL);
     g_strlcpy(top->device_name, "", sizeof(top->device_name));
     base = mem_buffer("app-base", NULL);
-    fill(base, 65536, 21);
+    test_fill(base, 65536, 21);
     cowtest_format("mem-co:app-top", 65536, NULL, NULL);
-    overlay = open_opts("mem-co:app-top", BDRV_O_RDWR | BDRV_O_NO_BACKING,
-                        NULL, NULL);
+    overlay = test_open_opts("mem-co:app-top", BDRV_O_RDWR | BDRV_O_NO_BACKING,
+                             NULL, NULL);
 
     bdrv_append(overlay, top);
     /* users of @top now see the overlay, with the old top below */
