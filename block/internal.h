@@ -71,6 +71,11 @@ int bdrv_check_byte_request(BlockDriverState *bs, int64_t offset,
 void bdrv_write_completed(BlockDriverState *bs, int64_t offset,
                           int64_t bytes);
 
+/* Flush @bs from inside a request on @bs itself (FUA emulation): the
+ * flush stages of the request path without the gate, the limits and the
+ * error policy, which belong to the enclosing request (io.c). */
+int coroutine_fn bdrv_co_flush_within(BlockDriverState *bs);
+
 /* Flush the driver's own layer (not the nodes below) (io-driver.c). */
 int coroutine_fn bdrv_driver_flush(BlockDriverState *bs);
 

@@ -674,8 +674,9 @@ int bdrv_load_vmstate(BlockDriverState *bs, uint8_t *buf, int64_t pos,
 /*
  * What a failed request does on this node: report (return the error),
  * ignore (complete as if it succeeded), stop on ENOSPC only, or stop on
- * any error.  A stopped request sets the I/O status and waits until
- * bdrv_iostatus_reset() (or bdrv_resume_stopped()) retries it.
+ * any error.  Reads follow @on_read_error; writes, zero writes, flushes
+ * and discards @on_write_error.  A stopped request sets the I/O status and
+ * waits until bdrv_iostatus_reset() (or bdrv_resume_stopped()) retries it.
  */
 void bdrv_set_on_error(BlockDriverState *bs, BlockErrorAction on_read_error,
                        BlockErrorAction on_write_error);

@@ -465,6 +465,40 @@ static void test_drain_in_flight(void)
     bdrv_unref(bs);
 }
 
+/*
+ * A write emulating FUA (cache=writethrough) is in flight when a drained
+ * section begins.  Its flush is part of the write: it must not stop at
+ * the gate the write has already passed, or the drain waits for a write
+ * that waits for the drain to end.
+ */
+static void test_drain_fua_write(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[512];
+    IoReq r = { 0 };
+    QEMUIOVector qiov;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("mem-co:fua", BDRV_O_RDWR | BDRV_O_DIRECTSYNC, "raw",
+                        "file.hold=on", NULL);
+    logged = strlen(mem_op_log());
+    test_fill(buf, sizeof(buf), 4);
+    qemu_iovec_init_buf(&qiov, buf, sizeof(buf));
+    bdrv_aio_writev(bs, 0, &qiov, 1, io_cb, &r);
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    aio_bh_schedule_oneshot(main_ctx(), release_bh, NULL);
+    bdrv_drained_begin(bs);
+    g_assert_true(r.done);
+    g_assert_cmpint(r.ret, ==, 0);
+    g_assert_cmpuint(bs->in_flight, ==, 0);
+    /* written, then flushed */
+    g_assert_cmpint(mem_op_log()[logged], ==, 'w');
+    g_assert_nonnull(strchr(mem_op_log() + logged, 'f'));
+    bdrv_drained_end(bs);
+    bdrv_unref(bs);
+}
+
 /* ---- AIO cancel and multiwrite ---------------------------------------- */
 
 static void test_aio_cancel(void)
@@ -684,6 +718,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/backing/loop", test_backing_loop);
     g_test_add_func("/block/copy-on-read", test_copy_on_read);
     g_test_add_func("/block/drain/in-flight", test_drain_in_flight);
+    g_test_add_func("/block/drain/fua-write", test_drain_fua_write);
     g_test_add_func("/block/aio/cancel", test_aio_cancel);
     g_test_add_func("/block/aio/multiwrite", test_multiwrite);
     g_test_add_func("/block/request/read-only-bounds",
