@@ -15,7 +15,9 @@
  *               written into it (serialising over whole clusters)
  *   driver      io-driver.c calls the driver in its own style
  *   accounting  bytes, operations, failures, latency
- *   dirty       completed writes mark the node's dirty bitmaps
+ *   dirty       writes, zero writes and discards that reached the driver
+ *               mark the node's dirty bitmaps, failed ones too (as QEMU:
+ *               a failed write may have changed part of its range)
  *   policy      a failure is reported, ignored, or stops the request
  *               until the user resumes it (error-policy.c); reads follow
  *               on_read_error, everything else on_write_error, as the
@@ -272,14 +274,14 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
 /* ---- writes ---------------------------------------------------------- */
 
 void bdrv_write_completed(BlockDriverState *bs, int64_t offset,
-                          int64_t bytes)
+                          int64_t bytes, int ret)
 {
     int64_t end_sector = DIV_ROUND_UP(offset + bytes, BDRV_SECTOR_SIZE);
 
     if ((uint64_t)end_sector > bs->wr_highest_sector) {
         bs->wr_highest_sector = end_sector;
     }
-    if (bs->growable && end_sector > bs->total_sectors) {
+    if (ret >= 0 && bs->growable && end_sector > bs->total_sectors) {
         bs->total_sectors = end_sector;
     }
     if (!QLIST_EMPTY(&bs->dirty_bitmaps)) {
@@ -304,12 +306,14 @@ static int coroutine_fn aligned_pwritev(BlockDriverState *bs, int64_t offset,
 /*
  * Read the aligned blocks around an unaligned write and write the merged
  * range.  The request is serialising over them first, so no other write
- * can change the padding between our read and our write.
+ * can change the padding between our read and our write.  *@wrote tells
+ * whether the write reached the driver (a failed read stops it before).
  */
 static int coroutine_fn rmw_pwritev(BlockDriverState *bs,
                                     BdrvTrackedRequest *req, int64_t offset,
                                     int64_t bytes, QEMUIOVector *qiov,
-                                    BdrvRequestFlags flags, int64_t align)
+                                    BdrvRequestFlags flags, int64_t align,
+                                    bool *wrote)
 {
     int64_t start = QEMU_ALIGN_DOWN(offset, align);
     int64_t end = QEMU_ALIGN_UP(offset + bytes, align);
@@ -342,6 +346,7 @@ static int coroutine_fn rmw_pwritev(BlockDriverState *bs,
     if (ret >= 0) {
         ret = aligned_pwritev(bs, start, end - start, &padded, flags);
         qemu_iovec_destroy(&padded);
+        *wrote = true;
     }
     g_free(zeroes);
     qemu_vfree(pad);
@@ -355,17 +360,20 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, int64_t offset,
     int64_t align = bs->request_alignment;
     BdrvTrackedRequest req;
     int64_t start_ns = acct_start(bs);
+    bool wrote = false;
     int ret;
 
     tracked_request_begin(&req, bs, offset, bytes);
     if (QEMU_IS_ALIGNED(offset | bytes, align)) {
         tracked_request_wait_serialising(&req);
         ret = aligned_pwritev(bs, offset, bytes, qiov, flags);
+        wrote = true;
     } else {
-        ret = rmw_pwritev(bs, &req, offset, bytes, qiov, flags, align);
+        ret = rmw_pwritev(bs, &req, offset, bytes, qiov, flags, align,
+                          &wrote);
     }
-    if (ret >= 0) {
-        bdrv_write_completed(bs, offset, bytes);
+    if (wrote) {
+        bdrv_write_completed(bs, offset, bytes, ret);
     }
     tracked_request_end(&req);
     acct_done(bs, BDRV_ACCT_WRITE, bytes, start_ns, ret);
@@ -409,7 +417,8 @@ static int coroutine_fn do_pdiscard(BlockDriverState *bs, int64_t offset,
     tracked_request_wait_serialising(&req);
     BLKDBG_EVENT(bs, BLKDBG_DISCARD);
     ret = bdrv_driver_pdiscard(bs, offset, bytes);
-    if (ret >= 0 && !QLIST_EMPTY(&bs->dirty_bitmaps)) {
+    /* Even a failed discard may have dropped part of the range. */
+    if (!QLIST_EMPTY(&bs->dirty_bitmaps)) {
         bdrv_set_dirty(bs, offset, bytes);
     }
     tracked_request_end(&req);

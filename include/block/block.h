@@ -698,8 +698,9 @@ int bdrv_stopped_requests(BlockDriverState *bs);
 /*
  * A named record of which parts of the node were written.  Granularity is
  * in bytes (a power of two, >= 512).  Bitmaps start enabled and empty;
- * every completed write (and zero write and discard) marks the bytes it
- * touched in every enabled bitmap.  Home thread of the node.
+ * every write, zero write and discard that reached the driver, failed or
+ * not, marks the bytes it touched in every enabled bitmap.  Home thread
+ * of the node.
  */
 BdrvDirtyBitmap *bdrv_create_dirty_bitmap(BlockDriverState *bs,
                                           uint32_t granularity,
