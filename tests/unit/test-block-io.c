@@ -1,8 +1,10 @@
 /*
  * The generic block layer: opening and probing, backing chains, the three
  * I/O styles in every combination, alignment and read-modify-write,
- * serialisation of overlapping requests, copy-on-read, drain, AIO
- * cancellation and merged write batches, IOThread homes, bdrv_append.
+ * serialisation of overlapping requests, copy-on-read (alone, against
+ * concurrent requests, its reference count), drain (also with FUA writes
+ * in flight), AIO cancellation and merged write batches, IOThread homes,
+ * bdrv_append.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -251,26 +253,29 @@ static void test_rmw_unaligned(void)
 
 /* ---- serialisation of overlapping requests ---------------------------- */
 
-typedef struct PwriteCo {
+/* One byte-granular request in a coroutine of its own. */
+typedef struct PrwCo {
     BlockDriverState *bs;
     int64_t offset;
     int64_t bytes;
     uint8_t *buf;
     int ret;
     bool done;
-} PwriteCo;
+    bool is_read;
+} PrwCo;
 
-static void coroutine_fn pwrite_co(void *opaque)
+static void coroutine_fn prw_co(void *opaque)
 {
-    PwriteCo *p = opaque;
+    PrwCo *p = opaque;
 
-    p->ret = bdrv_co_pwrite(p->bs, p->offset, p->bytes, p->buf);
+    p->ret = p->is_read ? bdrv_co_pread(p->bs, p->offset, p->bytes, p->buf)
+                        : bdrv_co_pwrite(p->bs, p->offset, p->bytes, p->buf);
     p->done = true;
 }
 
-static void start_pwrite(PwriteCo *p)
+static void start_prw(PrwCo *p)
 {
-    qemu_coroutine_enter(qemu_coroutine_create(pwrite_co, p));
+    qemu_coroutine_enter(qemu_coroutine_create(prw_co, p));
 }
 
 static void drain_main(void)
@@ -284,7 +289,7 @@ static void test_serialise_overlapping(void)
 {
     BlockDriverState *bs;
     uint8_t a[4096], b[100], c[4096], *mem;
-    PwriteCo w1, w2, w3;
+    PrwCo w1, w2, w3;
 
     setup();
     bs = test_open_opts("mem-co:ser", BDRV_O_RDWR, "raw", "file.size=65536",
@@ -292,18 +297,18 @@ static void test_serialise_overlapping(void)
     test_fill(a, sizeof(a), 1);
     test_fill(b, sizeof(b), 50);
     test_fill(c, sizeof(c), 90);
-    w1 = (PwriteCo) { bs, 0, 4096, a };
-    w2 = (PwriteCo) { bs, 100, 100, b };
-    w3 = (PwriteCo) { bs, 8192, 4096, c };
+    w1 = (PrwCo) { bs, 0, 4096, a };
+    w2 = (PrwCo) { bs, 100, 100, b };
+    w3 = (PrwCo) { bs, 8192, 4096, c };
 
-    start_pwrite(&w1);
+    start_prw(&w1);
     g_assert_cmpint(mem_held_count(), ==, 1);
     /* the unaligned write overlaps w1: it must not read-modify-write yet */
-    start_pwrite(&w2);
+    start_prw(&w2);
     drain_main();
     g_assert_cmpint(mem_held_count(), ==, 1);
     /* an unrelated write is not held up by the waiting one */
-    start_pwrite(&w3);
+    start_prw(&w3);
     g_assert_cmpint(mem_held_count(), ==, 2);
 
     while (!(w1.done && w2.done && w3.done)) {
@@ -418,6 +423,156 @@ static void test_copy_on_read(void)
     bdrv_disable_copy_on_read(top);
     g_assert_cmpint(bdrv_pread(top, 20000, buf, 100), ==, 100);
     g_assert_cmpint(bdrv_is_allocated(top, 32, 8, &pnum), ==, 0);
+    bdrv_unref(top);
+}
+
+/*
+ * Copy-on-read with other requests in flight.  The top is a cowtest image
+ * whose backing node is raw over mem-co with hold=on (put under it with
+ * bdrv_append), so every read of the backing node waits until the test
+ * releases it, and a copy-on-read stays in flight as long as the test
+ * wants.  Cluster 5 of the top is allocated.
+ */
+static BlockDriverState *make_held_chain(void)
+{
+    BlockDriverState *top, *overlay;
+    uint8_t cluster[COWTEST_CLUSTER];
+
+    top = test_open_opts("mem-co:cor-base", BDRV_O_RDWR, "raw", "file.hold=on",
+                         NULL);
+    test_fill(mem_buffer("cor-base", NULL), 65536, 11);
+    cowtest_format("mem-co:cor-top", 65536, NULL, NULL);
+    overlay = test_open_opts("mem-co:cor-top", BDRV_O_RDWR | BDRV_O_NO_BACKING,
+                             NULL, NULL);
+    test_fill(cluster, sizeof(cluster), 55);
+    g_assert_cmpint(bdrv_pwrite(overlay, 5 * COWTEST_CLUSTER, cluster,
+                                sizeof(cluster)), ==, sizeof(cluster));
+    bdrv_append(overlay, top);
+    g_assert_cmpstr(bdrv_get_format_name(top), ==, "cowtest");
+    bdrv_enable_copy_on_read(top);
+    return top;
+}
+
+static void release_until_done(PrwCo **reqs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        while (!reqs[i]->done) {
+            mem_release_held();
+            drain_main();
+        }
+    }
+}
+
+/* A write that starts while a copy-on-read of its cluster waits for the
+ * backing node waits in turn; its data lands over the copy, not under. */
+static void test_cor_then_write(void)
+{
+    BlockDriverState *top;
+    uint8_t rbuf[1024], wbuf[512], ubuf[COWTEST_CLUSTER];
+    uint8_t model[COWTEST_CLUSTER], got[COWTEST_CLUSTER];
+    uint8_t *base;
+    PrwCo r, w, u;
+    int pnum;
+
+    setup();
+    top = make_held_chain();
+    base = mem_buffer("cor-base", NULL);
+    test_fill(wbuf, sizeof(wbuf), 200);
+    r = (PrwCo) { top, 4096 + 512, sizeof(rbuf), rbuf, .is_read = true };
+    w = (PrwCo) { top, 4096 + 1024, sizeof(wbuf), wbuf };
+    u = (PrwCo) { top, 5 * 4096, sizeof(ubuf), ubuf, .is_read = true };
+
+    start_prw(&r);
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    start_prw(&w);
+    drain_main();
+    /* the write waits for the copy: it did not even read the backing */
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    g_assert_false(w.done);
+    /* a read elsewhere is not held up by either */
+    start_prw(&u);
+    drain_main();
+    g_assert_true(u.done);
+    g_assert_cmpint(u.ret, ==, 0);
+    test_fill(model, sizeof(model), 55);
+    g_assert_cmpmem(ubuf, sizeof(ubuf), model, sizeof(model));
+    g_assert_false(r.done);
+
+    release_until_done((PrwCo *[]) { &r, &w }, 2);
+    g_assert_cmpint(r.ret, ==, 0);
+    g_assert_cmpint(w.ret, ==, 0);
+    g_assert_cmpmem(rbuf, sizeof(rbuf), base + 4096 + 512, sizeof(rbuf));
+    memcpy(model, base + 4096, sizeof(model));
+    memcpy(model + 1024, wbuf, sizeof(wbuf));
+    g_assert_cmpint(bdrv_pread(top, 4096, got, sizeof(got)), ==,
+                    sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), model, sizeof(model));
+    g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 1);
+    g_assert_true(QLIST_EMPTY(&top->tracked_requests));
+    g_assert_cmpint(top->copy_on_read_in_flight, ==, 0);
+    bdrv_unref(top);
+}
+
+/* A copy-on-read that starts while a write of its cluster is in flight
+ * waits for it, then finds the cluster allocated and reads the write's
+ * data instead of copying stale data over it. */
+static void test_write_then_cor(void)
+{
+    BlockDriverState *top;
+    uint8_t rbuf[COWTEST_CLUSTER], wbuf[512], model[COWTEST_CLUSTER];
+    uint8_t *base;
+    PrwCo r, w;
+
+    setup();
+    top = make_held_chain();
+    base = mem_buffer("cor-base", NULL);
+    test_fill(wbuf, sizeof(wbuf), 150);
+    w = (PrwCo) { top, 8192 + 512, sizeof(wbuf), wbuf };
+    r = (PrwCo) { top, 8192, sizeof(rbuf), rbuf, .is_read = true };
+
+    start_prw(&w);                  /* cowtest reads the cluster below */
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    start_prw(&r);
+    drain_main();
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    g_assert_false(r.done);
+
+    release_until_done((PrwCo *[]) { &w, &r }, 2);
+    g_assert_cmpint(w.ret, ==, 0);
+    g_assert_cmpint(r.ret, ==, 0);
+    memcpy(model, base + 8192, sizeof(model));
+    memcpy(model + 512, wbuf, sizeof(wbuf));
+    g_assert_cmpmem(rbuf, sizeof(rbuf), model, sizeof(model));
+    memset(rbuf, 0, sizeof(rbuf));
+    g_assert_cmpint(bdrv_pread(top, 8192, rbuf, sizeof(rbuf)), ==,
+                    sizeof(rbuf));
+    g_assert_cmpmem(rbuf, sizeof(rbuf), model, sizeof(model));
+    bdrv_unref(top);
+}
+
+/* copy_on_read counts its users: it is on while any of them wants it. */
+static void test_cor_refcount(void)
+{
+    BlockDriverState *top;
+    uint8_t buf[512];
+    int pnum;
+
+    setup();
+    top = make_chain(BDRV_O_RDWR);
+    g_assert_cmpint(top->copy_on_read, ==, 0);
+    bdrv_enable_copy_on_read(top);
+    bdrv_enable_copy_on_read(top);
+    bdrv_disable_copy_on_read(top);
+    g_assert_cmpint(top->copy_on_read, ==, 1);
+    g_assert_cmpint(bdrv_pread(top, 3 * 4096, buf, sizeof(buf)), ==,
+                    sizeof(buf));
+    g_assert_cmpint(bdrv_is_allocated(top, 3 * 8, 8, &pnum), ==, 1);
+
+    bdrv_disable_copy_on_read(top);
+    g_assert_cmpint(top->copy_on_read, ==, 0);
+    g_assert_cmpint(bdrv_pread(top, 4 * 4096, buf, sizeof(buf)), ==,
+                    sizeof(buf));
+    g_assert_cmpint(bdrv_is_allocated(top, 4 * 8, 8, &pnum), ==, 0);
     bdrv_unref(top);
 }
 
@@ -717,6 +872,9 @@ int main(int argc, char **argv)
     g_test_add_func("/block/backing/chain", test_backing_chain);
     g_test_add_func("/block/backing/loop", test_backing_loop);
     g_test_add_func("/block/copy-on-read", test_copy_on_read);
+    g_test_add_func("/block/copy-on-read/then-write", test_cor_then_write);
+    g_test_add_func("/block/copy-on-read/after-write", test_write_then_cor);
+    g_test_add_func("/block/copy-on-read/refcount", test_cor_refcount);
     g_test_add_func("/block/drain/in-flight", test_drain_in_flight);
     g_test_add_func("/block/drain/fua-write", test_drain_fua_write);
     g_test_add_func("/block/aio/cancel", test_aio_cancel);

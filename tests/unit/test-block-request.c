@@ -5,6 +5,7 @@
  * blkdebug or the test drivers.
  *
  *   limits     reads and writes are metered, flushes and discards pass
+ *   cor        copy-on-read whose backing read or top write fails
  *   fua        a write's own flush fails under the stop policy
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -135,6 +136,81 @@ static void test_limits_pass_flush_discard(void)
     bdrv_unref(bs);
 }
 
+/* ---- cor --------------------------------------------------------------- */
+
+/* cowtest on mem-co:cor-top, copy-on-read on; its backing node is raw
+ * over blkdebug over mem-co:cor-base (a pattern). */
+static BlockDriverState *open_cor_chain(void)
+{
+    BlockDriverState *bs = test_open_opts("mem-co:cor-base", BDRV_O_RDWR,
+                                          NULL, NULL);
+
+    bdrv_unref(bs);
+    test_fill(mem_buffer("cor-base", NULL), 65536, 11);
+    cowtest_format("mem-co:cor-top", 65536, "blkdebug::mem-co:cor-base",
+                   NULL);
+    bs = test_open_opts("mem-co:cor-top", BDRV_O_RDWR | BDRV_O_COPY_ON_READ,
+                        NULL, NULL);
+    g_assert_cmpstr(bdrv_get_format_name(bs), ==, "cowtest");
+    g_assert_nonnull(blkdebug_find(bs->backing_hd));
+    return bs;
+}
+
+static void check_cor_retry(BlockDriverState *top, uint8_t *buf)
+{
+    uint8_t *base = mem_buffer("cor-base", NULL);
+    int pnum;
+
+    g_assert_cmpint(bdrv_pread(top, 4096, buf, 4096), ==, 4096);
+    g_assert_cmpmem(buf, 4096, base + 4096, 4096);
+    g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 1);
+    g_assert_cmpint(top->copy_on_read_in_flight, ==, 0);
+}
+
+/* The backing read fails: so does the read, and nothing is copied. */
+static void test_cor_backing_read_fails(void)
+{
+    BlockDriverState *top;
+    uint8_t buf[4096];
+    int pnum;
+
+    setup();
+    top = open_cor_chain();
+    add_rules(top->backing_hd,
+              "[inject-error]\nevent = read_aio\nerrno = 5\nonce = on\n");
+    memset(buf, 0xaa, sizeof(buf));
+    g_assert_cmpint(bdrv_pread(top, 4096, buf, 4096), ==, -EIO);
+    g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 0);
+    g_assert_cmpint(top->copy_on_read_in_flight, ==, 0);
+    g_assert_cmpuint(top->failed_ops[BDRV_ACCT_READ], ==, 1);
+    check_cor_retry(top, buf);
+    bdrv_unref(top);
+}
+
+/*
+ * The write into the top fails after the backing read worked.  QEMU
+ * reports the error rather than return the data it read (a deliberate
+ * copy-on-read must not silently copy nothing), and so do we: the read
+ * fails with the write's errno and the caller's buffer is left alone.
+ */
+static void test_cor_top_write_fails(void)
+{
+    BlockDriverState *top;
+    uint8_t buf[4096];
+    int pnum;
+
+    setup();
+    top = open_cor_chain();
+    mem_fail_next_write("cor-top", ENOSPC);
+    memset(buf, 0xaa, sizeof(buf));
+    g_assert_cmpint(bdrv_pread(top, 4096, buf, 4096), ==, -ENOSPC);
+    g_assert_cmpint(buf[0], ==, 0xaa);
+    g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 0);
+    g_assert_cmpint(top->copy_on_read_in_flight, ==, 0);
+    check_cor_retry(top, buf);
+    bdrv_unref(top);
+}
+
 /* ---- fua --------------------------------------------------------------- */
 
 /*
@@ -188,6 +264,10 @@ int main(int argc, char **argv)
 
     g_test_add_func("/block/request/limits/pass-flush-discard",
                     test_limits_pass_flush_discard);
+    g_test_add_func("/block/request/cor/backing-read-fails",
+                    test_cor_backing_read_fails);
+    g_test_add_func("/block/request/cor/top-write-fails",
+                    test_cor_top_write_fails);
     g_test_add_func("/block/request/fua/flush-fails-stop",
                     test_fua_flush_fails_stop);
     return g_test_run();
