@@ -2,9 +2,9 @@
  * The generic block layer: opening and probing, backing chains, the three
  * I/O styles in every combination, alignment and read-modify-write,
  * serialisation of overlapping requests, copy-on-read (alone, against
- * concurrent requests, its reference count), drain (also with FUA writes
- * in flight), AIO cancellation and merged write batches, IOThread homes,
- * bdrv_append.
+ * concurrent requests, its reference count), drain (of one node, of all,
+ * with FUA writes in flight), AIO cancellation and merged write batches,
+ * bdrv_pwrite_sync, bdrv_iterate, IOThread homes, bdrv_append.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,6 +13,7 @@
 #include "qemu/main-loop.h"
 #include "sysemu/iothread.h"
 #include "block/block_int.h"
+#include "block/blkdebug.h"
 #include "block-test-drivers.h"
 
 static AioContext *main_ctx(void)
@@ -654,6 +655,64 @@ static void test_drain_fua_write(void)
     bdrv_unref(bs);
 }
 
+/*
+ * bdrv_drain_all returns only when the requests of every node are done.
+ * The held requests are released one by one, a millisecond apart, so a
+ * drain that returned with one node idle would return too early.
+ */
+typedef struct Releaser {
+    QEMUTimer *timer;
+    int left;
+} Releaser;
+
+static void release_one_cb(void *opaque)
+{
+    Releaser *rel = opaque;
+
+    mem_release_one();
+    if (--rel->left > 0) {
+        timer_mod(rel->timer,
+                  qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 1000 * 1000);
+    }
+}
+
+static void test_drain_all(void)
+{
+    BlockDriverState *bs[2];
+    uint8_t buf[2][512];
+    QEMUIOVector qiov[2];
+
+    setup();
+    bs[0] = test_open_opts("mem-co:da0", BDRV_O_RDWR, "raw", "file.hold=on",
+                           NULL);
+    bs[1] = test_open_opts("mem-co:da1", BDRV_O_RDWR, "raw", "file.hold=on",
+                           NULL);
+    /* each order once, so a drain that skips a node is caught either way */
+    for (int first = 0; first < 2; first++) {
+        IoReq r[2] = { 0 };
+        Releaser rel = { .left = 2 };
+
+        for (int i = 0; i < 2; i++) {
+            int n = (first + i) % 2;
+
+            qemu_iovec_init_buf(&qiov[n], buf[n], 512);
+            bdrv_aio_readv(bs[n], 0, &qiov[n], 1, io_cb, &r[n]);
+        }
+        g_assert_cmpint(mem_held_count(), ==, 2);
+        rel.timer = aio_timer_new(main_ctx(), QEMU_CLOCK_REALTIME, SCALE_NS,
+                                  release_one_cb, &rel);
+        timer_mod(rel.timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME));
+        bdrv_drain_all();
+        timer_free(rel.timer);
+        g_assert_true(r[0].done && r[1].done);
+        g_assert_cmpint(r[0].ret | r[1].ret, ==, 0);
+        g_assert_cmpuint(bs[0]->in_flight + bs[1]->in_flight, ==, 0);
+        g_assert_cmpint(mem_held_count(), ==, 0);
+    }
+    bdrv_unref(bs[0]);
+    bdrv_unref(bs[1]);
+}
+
 /* ---- AIO cancel and multiwrite ---------------------------------------- */
 
 static void test_aio_cancel(void)
@@ -772,6 +831,98 @@ static void test_write_zeroes_fallback(void)
     bdrv_unref(bs);
 }
 
+/* bdrv_pwrite_sync: the write, then a flush the driver sees after it. */
+static void test_pwrite_sync(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[3000], *mem;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("mem-co:psync", BDRV_O_RDWR, "raw", NULL);
+    test_fill(buf, sizeof(buf), 8);
+    logged = strlen(mem_op_log());
+    g_assert_cmpint(bdrv_pwrite_sync(bs, 1000, buf, sizeof(buf)), ==, 0);
+    /* read-modify-write of the two edge sectors, the write, the flush */
+    g_assert_cmpstr(mem_op_log() + logged, ==, "rrwf");
+    mem = mem_buffer("psync", NULL);
+    g_assert_cmpmem(mem + 1000, sizeof(buf), buf, sizeof(buf));
+    bdrv_unref(bs);
+}
+
+/* A failed flush is returned, after the data was written; a failed write
+ * is returned without a flush. */
+static void test_pwrite_sync_fails(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[4096], *mem;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("blkdebug::mem-co:psync-err", BDRV_O_RDWR, NULL, NULL);
+    g_assert_true(blkdebug_add_rules(bs, "[inject-error]\nevent = flush\n"
+                                     "errno = 28\nonce = on\n", "test",
+                                     &error_abort));
+    test_fill(buf, sizeof(buf), 9);
+    g_assert_cmpint(bdrv_pwrite_sync(bs, 4096, buf, sizeof(buf)), ==,
+                    -ENOSPC);
+    mem = mem_buffer("psync-err", NULL);
+    g_assert_cmpmem(mem + 4096, sizeof(buf), buf, sizeof(buf));
+
+    g_assert_true(blkdebug_add_rules(bs, "[inject-error]\n"
+                                     "event = write_aio\nonce = on\n",
+                                     "test", &error_abort));
+    logged = strlen(mem_op_log());
+    g_assert_cmpint(bdrv_pwrite_sync(bs, 0, buf, sizeof(buf)), ==, -EIO);
+    g_assert_cmpstr(mem_op_log() + logged, ==, "");
+    g_assert_cmpint(mem[0], ==, 0);
+    bdrv_unref(bs);
+}
+
+/* ---- node lists --------------------------------------------------------- */
+
+static void count_visit(void *opaque, BlockDriverState *bs)
+{
+    GHashTable *seen = opaque;
+    int n = GPOINTER_TO_INT(g_hash_table_lookup(seen, bs));
+
+    g_hash_table_insert(seen, bs, GINT_TO_POINTER(n + 1));
+}
+
+/* bdrv_iterate visits every named node once, and no other node. */
+static void test_iterate(void)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+    BlockDriverState *a, *b, *anon, *opened;
+    int named = 0;
+
+    setup();
+    a = bdrv_new("it-a");
+    b = bdrv_new("it-b");
+    anon = bdrv_new("");
+    opened = bdrv_new("it-opened");
+    g_assert_cmpint(bdrv_open(opened, "mem-co:iter", BDRV_O_RDWR, NULL,
+                              &error_abort), ==, 0);
+
+    bdrv_iterate(count_visit, seen);
+    for (BlockDriverState *bs = bdrv_next(NULL); bs; bs = bdrv_next(bs)) {
+        g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(seen, bs)), ==,
+                        1);
+        named++;
+    }
+    g_assert_cmpint(named, >=, 3);
+    g_assert_cmpuint(g_hash_table_size(seen), ==, named);
+    g_assert_true(g_hash_table_contains(seen, a));
+    g_assert_true(g_hash_table_contains(seen, b));
+    g_assert_true(g_hash_table_contains(seen, opened));
+    g_assert_false(g_hash_table_contains(seen, anon));
+    g_assert_false(g_hash_table_contains(seen, opened->file));
+    bdrv_delete(a);
+    bdrv_delete(b);
+    bdrv_unref(anon);
+    bdrv_delete(opened);
+}
+
 static void test_create_unsupported(void)
 {
     Error *err = NULL;
@@ -877,12 +1028,17 @@ int main(int argc, char **argv)
     g_test_add_func("/block/copy-on-read/refcount", test_cor_refcount);
     g_test_add_func("/block/drain/in-flight", test_drain_in_flight);
     g_test_add_func("/block/drain/fua-write", test_drain_fua_write);
+    g_test_add_func("/block/drain/all", test_drain_all);
     g_test_add_func("/block/aio/cancel", test_aio_cancel);
     g_test_add_func("/block/aio/multiwrite", test_multiwrite);
     g_test_add_func("/block/request/read-only-bounds",
                     test_read_only_and_bounds);
     g_test_add_func("/block/request/write-zeroes-fallback",
                     test_write_zeroes_fallback);
+    g_test_add_func("/block/request/pwrite-sync", test_pwrite_sync);
+    g_test_add_func("/block/request/pwrite-sync-fails",
+                    test_pwrite_sync_fails);
+    g_test_add_func("/block/node/iterate", test_iterate);
     g_test_add_func("/block/create/unsupported", test_create_unsupported);
     g_test_add_func("/block/iothread", test_iothread_home);
     g_test_add_func("/block/append", test_append);

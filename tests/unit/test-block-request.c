@@ -5,7 +5,11 @@
  * blkdebug or the test drivers.
  *
  *   limits     reads and writes are metered, flushes and discards pass
+ *   rmw        the read half of a read-modify-write fails
  *   cor        copy-on-read whose backing read or top write fails
+ *   waiters    a request others wait on fails; they go on
+ *   multiwrite a merged write fails; every request in it hears so
+ *   throttled  a request that waited at the limits fails
  *   fua        a write's own flush fails under the stop policy
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -136,6 +140,46 @@ static void test_limits_pass_flush_discard(void)
     bdrv_unref(bs);
 }
 
+/* ---- rmw --------------------------------------------------------------- */
+
+/* The read half of an unaligned write (or zero write) fails: the write
+ * fails with that errno and nothing reaches the image. */
+static void test_rmw_read_fails(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[300], model[16384], *mem;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("blkdebug::mem-co:rmw", BDRV_O_RDWR, NULL,
+                        "file.image.file.size=16384",
+                        "file.image.file.align=4096", NULL);
+    g_assert_cmpint(bs->request_alignment, ==, 4096);
+    mem = mem_buffer("rmw", NULL);
+    test_fill(mem, sizeof(model), 1);
+    memcpy(model, mem, sizeof(model));
+    test_fill(buf, sizeof(buf), 99);
+    add_rules(bs, "[inject-error]\nevent = read_aio\nerrno = 61\n");
+
+    logged = strlen(mem_op_log());
+    g_assert_cmpint(bdrv_pwrite(bs, 4000, buf, sizeof(buf)), ==, -61);
+    g_assert_cmpint(bdrv_write_zeroes(bs, 9, 2), ==, -61);
+    g_assert_null(strchr(mem_op_log() + logged, 'w'));
+    g_assert_cmpmem(mem, sizeof(model), model, sizeof(model));
+    g_assert_cmpuint(bs->failed_ops[BDRV_ACCT_WRITE], ==, 2);
+    g_assert_cmpuint(bs->nr_ops[BDRV_ACCT_WRITE], ==, 0);
+
+    /* nothing was left behind: the same write works once reads do */
+    g_assert_cmpint(blkdebug_remove_rules(bs, BLKDBG_EVENT_MAX), ==, 1);
+    g_assert_cmpint(bdrv_pwrite(bs, 4000, buf, sizeof(buf)), ==,
+                    sizeof(buf));
+    memcpy(model + 4000, buf, sizeof(buf));
+    g_assert_cmpmem(mem, sizeof(model), model, sizeof(model));
+    g_assert_true(QLIST_EMPTY(&bs->tracked_requests));
+    g_assert_cmpint(bs->serialising_in_flight, ==, 0);
+    bdrv_unref(bs);
+}
+
 /* ---- cor --------------------------------------------------------------- */
 
 /* cowtest on mem-co:cor-top, copy-on-read on; its backing node is raw
@@ -211,6 +255,150 @@ static void test_cor_top_write_fails(void)
     bdrv_unref(top);
 }
 
+/* ---- waiters ----------------------------------------------------------- */
+
+/*
+ * An unaligned write (serialising) fails after a delay; an overlapping
+ * write and an overlapping read wait for it meanwhile, then proceed.
+ */
+static void test_failed_request_releases_waiters(void)
+{
+    BlockDriverState *bs;
+    uint8_t b1[100], b2[512], rb[512], *mem;
+    Req w1, w2, r;
+
+    setup();
+    qemu_clock_set_manual(QEMU_CLOCK_VIRTUAL, 0);
+    bs = test_open_opts("blkdebug::mem-co:waiters", BDRV_O_RDWR, NULL,
+                        "file.clock=virtual", NULL);
+    add_rules(bs, "[inject-error]\nevent = write_aio\nerrno = 5\n"
+                  "once = on\ndelay-ns = 1000\n");
+    test_fill(b1, sizeof(b1), 1);
+    test_fill(b2, sizeof(b2), 2);
+    w1 = (Req) { bs, R_WRITE, 100, sizeof(b1), b1 };
+    w2 = (Req) { bs, R_WRITE, 0, sizeof(b2), b2 };
+    r = (Req) { bs, R_READ, 0, sizeof(rb), rb };
+
+    start(&w1);
+    run_ready();
+    g_assert_false(w1.done);            /* failing, after the delay */
+    start(&w2);
+    start(&r);
+    run_ready();
+    g_assert_false(w2.done || r.done);
+
+    run_virtual_until(&w1.done);
+    g_assert_cmpint(w1.ret, ==, -EIO);
+    run_ready();
+    g_assert_true(w2.done && r.done);
+    g_assert_cmpint(w2.ret | r.ret, ==, 0);
+    mem = mem_buffer("waiters", NULL);
+    g_assert_cmpmem(mem, sizeof(b2), b2, sizeof(b2));
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 1);
+    g_assert_true(QLIST_EMPTY(&bs->tracked_requests));
+    g_assert_cmpint(bs->serialising_in_flight, ==, 0);
+    g_assert_cmpuint(bs->in_flight, ==, 0);
+    bdrv_unref(bs);
+}
+
+/* ---- multiwrite -------------------------------------------------------- */
+
+typedef struct MwResult {
+    int ret;
+    int calls;
+} MwResult;
+
+static void mw_cb(void *opaque, int ret)
+{
+    MwResult *res = opaque;
+
+    res->ret = ret;
+    res->calls++;
+}
+
+/*
+ * Five requests in three merged writes: {a, b}, {c, d} and {e}.  The
+ * write covering sector 40 fails: c and d both get its error, a, b and e
+ * succeed, each callback runs once.
+ */
+static void test_multiwrite_error(void)
+{
+    static const int64_t sectors[5] = { 0, 4, 40, 48, 100 };
+    BlockDriverState *bs;
+    uint8_t data[5][4096], *mem;
+    QEMUIOVector qiov[5];
+    BlockRequest reqs[5];
+    MwResult res[5] = { { 0 } };
+
+    setup();
+    bs = test_open_opts("blkdebug::mem-co:mw", BDRV_O_RDWR, NULL, NULL);
+    add_rules(bs, "[inject-error]\nevent = write_aio\nsector = 40\n"
+                  "errno = 28\n");
+    for (int i = 0; i < 5; i++) {
+        test_fill(data[i], sizeof(data[i]), i + 1);
+        qemu_iovec_init_buf(&qiov[i], data[i], sizeof(data[i]));
+        /* submitted out of order: the batch sorts them */
+        reqs[4 - i] = (BlockRequest) { sectors[i], 8, &qiov[i], mw_cb,
+                                       &res[i] };
+    }
+    g_assert_cmpint(bdrv_aio_multiwrite(bs, reqs, 5), ==, 0);
+    bdrv_drain(bs);                     /* callbacks included */
+    run_ready();
+    for (int i = 0; i < 5; i++) {
+        g_assert_cmpint(res[i].calls, ==, 1);
+        g_assert_cmpint(res[i].ret, ==, i == 2 || i == 3 ? -ENOSPC : 0);
+        g_assert_cmpint(reqs[i].error, ==, 0);
+    }
+    /* one failure for the one merged write */
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 1);
+    mem = mem_buffer("mw", NULL);
+    g_assert_cmpmem(mem, 2048, data[0], 2048);
+    g_assert_cmpmem(mem + 2048, 4096, data[1], 4096);
+    g_assert_true(buffer_is_zero(mem + 40 * 512, 16 * 512));
+    g_assert_cmpmem(mem + 100 * 512, 4096, data[4], 4096);
+    bdrv_unref(bs);
+}
+
+/* ---- throttled --------------------------------------------------------- */
+
+/* A write that waited at the limits fails in the driver: its error is
+ * reported, and the requests queued behind it still run. */
+static void test_throttled_request_fails(void)
+{
+    BlockIOLimit limits = { .iops[BLOCK_IO_LIMIT_WRITE] = 1 };
+    uint8_t buf[3][512] = { { 0 } };
+    BlockDriverState *bs;
+    Req w[3];
+
+    setup();
+    bs = test_open_opts("blkdebug::mem-co:thr", BDRV_O_RDWR, NULL, NULL);
+    add_rules(bs, "[inject-error]\nevent = write_aio\nsector = 16\n"
+                  "errno = 28\n");
+    qemu_clock_set_manual(QEMU_CLOCK_VIRTUAL, 0);
+    bdrv_io_limits_set_clock(bs, QEMU_CLOCK_VIRTUAL);
+    g_assert_true(bdrv_io_limits_apply(bs, &limits, &error_abort));
+    for (int i = 0; i < 3; i++) {
+        w[i] = (Req) { bs, R_WRITE, i * 16 * 512, 512, buf[i] };
+        start(&w[i]);
+    }
+    run_ready();
+    g_assert_true(w[0].done);
+    g_assert_false(w[1].done || w[2].done);
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 0);
+
+    run_virtual_until(&w[1].done);
+    g_assert_cmpint(w[1].ret, ==, -ENOSPC);
+    run_virtual_until(&w[2].done);
+    g_assert_cmpint(w[0].ret | w[2].ret, ==, 0);
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 1);
+    g_assert_cmpuint(bs->failed_ops[BDRV_ACCT_WRITE], ==, 1);
+    g_assert_cmpuint(bs->in_flight, ==, 0);
+    bdrv_drain(bs);
+    bdrv_io_limits_disable(bs);
+    bdrv_io_limits_set_clock(bs, QEMU_CLOCK_REALTIME);
+    bdrv_unref(bs);
+}
+
 /* ---- fua --------------------------------------------------------------- */
 
 /*
@@ -264,10 +452,16 @@ int main(int argc, char **argv)
 
     g_test_add_func("/block/request/limits/pass-flush-discard",
                     test_limits_pass_flush_discard);
+    g_test_add_func("/block/request/rmw/read-fails", test_rmw_read_fails);
     g_test_add_func("/block/request/cor/backing-read-fails",
                     test_cor_backing_read_fails);
     g_test_add_func("/block/request/cor/top-write-fails",
                     test_cor_top_write_fails);
+    g_test_add_func("/block/request/waiters/failed-request",
+                    test_failed_request_releases_waiters);
+    g_test_add_func("/block/request/multiwrite/error", test_multiwrite_error);
+    g_test_add_func("/block/request/throttled/fails",
+                    test_throttled_request_fails);
     g_test_add_func("/block/request/fua/flush-fails-stop",
                     test_fua_flush_fails_stop);
     return g_test_run();
