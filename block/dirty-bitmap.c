@@ -8,7 +8,8 @@
  * chunk, and a node whose size is not a multiple of the granularity just
  * has a short last chunk.  The bitmaps of a node sit in bs->dirty_bitmaps
  * in creation order; the request path marks every enabled one after each
- * completed write, zero write or discard (bdrv_set_dirty).
+ * write, zero write or discard that reached the driver, even a failed one
+ * (bdrv_set_dirty).
  *
  * Everything runs in the node's home thread; there is no lock.
  *

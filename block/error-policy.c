@@ -7,6 +7,9 @@
  *   enospc   stop on -ENOSPC, report anything else
  *   stop     stop on any error
  *
+ * Reads use on_read_error; writes, zero writes, flushes and discards use
+ * on_write_error, as QEMU's devices apply werror= to all three.
+ *
  * A stopped request records the failure in the I/O status (when enabled),
  * leaves the node's in-flight count, so that drains and the user's
  * recovery are not blocked by it, and waits in bs->stopped_reqs.  When

@@ -63,13 +63,20 @@ void coroutine_fn tracked_request_wait_serialising(BdrvTrackedRequest *req);
 
 /* The request path's checks and completion, shared with io-copy-range.c
  * (io.c).  bdrv_check_byte_request: -ENOMEDIUM without a medium, -EIO
- * for a range out of bounds, else 0.  bdrv_write_completed: after a
- * successful write of [offset, +bytes): the highest sector written, the
- * size of a growable node, the dirty bitmaps. */
+ * for a range out of bounds, else 0.  bdrv_write_completed: after the
+ * driver was asked to write [offset, +bytes), whatever its result @ret:
+ * the highest sector written and the dirty bitmaps (a failed write may
+ * have changed part of the range), and on success the size of a growable
+ * node. */
 int bdrv_check_byte_request(BlockDriverState *bs, int64_t offset,
                             int64_t bytes);
 void bdrv_write_completed(BlockDriverState *bs, int64_t offset,
-                          int64_t bytes);
+                          int64_t bytes, int ret);
+
+/* Flush @bs from inside a request on @bs itself (FUA emulation): the
+ * flush stages of the request path without the gate, the limits and the
+ * error policy, which belong to the enclosing request (io.c). */
+int coroutine_fn bdrv_co_flush_within(BlockDriverState *bs);
 
 /* Flush the driver's own layer (not the nodes below) (io-driver.c). */
 int coroutine_fn bdrv_driver_flush(BlockDriverState *bs);

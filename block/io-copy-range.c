@@ -129,8 +129,8 @@ int coroutine_fn bdrv_co_copy_range_to(BlockDriverState *src,
     tracked_request_serialise(&req, dst->request_alignment);
     ret = dst->drv->bdrv_co_copy_range_to(src, src_offset, dst, dst_offset,
                                           bytes, read_flags, write_flags);
-    if (ret >= 0) {
-        bdrv_write_completed(dst, dst_offset, bytes);
+    if (ret != -ENOTSUP) {      /* -ENOTSUP: nothing was written */
+        bdrv_write_completed(dst, dst_offset, bytes, ret);
     }
     tracked_request_end(&req);
     copy_done(dst, BDRV_ACCT_WRITE, bytes, start_ns, ret);

@@ -152,7 +152,7 @@ int coroutine_fn bdrv_driver_pwritev(BlockDriverState *bs, int64_t offset,
     int ret = driver_rw(bs, offset, bytes, qiov, true);
 
     if (ret >= 0 && (flags & BDRV_REQ_FUA)) {
-        ret = bdrv_co_flush(bs);
+        ret = bdrv_co_flush_within(bs);
     }
     return ret;
 }
@@ -202,7 +202,7 @@ int coroutine_fn bdrv_driver_pwrite_zeroes(BlockDriverState *bs,
         ret = write_zeroes_by_writes(bs, offset, bytes);
     }
     if (ret >= 0 && (flags & BDRV_REQ_FUA)) {
-        ret = bdrv_co_flush(bs);
+        ret = bdrv_co_flush_within(bs);
     }
     return ret;
 }

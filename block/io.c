@@ -1,19 +1,32 @@
 /*
- * The request path.  Every read, write, zero write and discard of every
- * I/O style arrives here, and passes the same stages in the same order:
+ * The request path.  Every read, write, zero write, discard and flush of
+ * every I/O style arrives here, and passes the same stages in the same
+ * order (run_request):
  *
  *   gate        wait while the node is in a drained section
- *   limits      wait until the node's I/O limits admit the request
+ *   limits      wait until the node's I/O limits admit the request; as in
+ *               QEMU they meter reads and writes (a zero write as a write
+ *               of its size), while flushes and discards pass freely
  *   tracking    list the request; wait for overlapping serialising ones
+ *               (flushes cover no range and are not tracked)
  *   alignment   pad to the node's request alignment (read-modify-write
  *               for writes, which makes the request serialising)
  *   copy-on-read  data not allocated in the node is read from below and
  *               written into it (serialising over whole clusters)
  *   driver      io-driver.c calls the driver in its own style
  *   accounting  bytes, operations, failures, latency
- *   dirty       completed writes mark the node's dirty bitmaps
+ *   dirty       writes, zero writes and discards that reached the driver
+ *               mark the node's dirty bitmaps, failed ones too (as QEMU:
+ *               a failed write may have changed part of its range)
  *   policy      a failure is reported, ignored, or stops the request
- *               until the user resumes it (error-policy.c)
+ *               until the user resumes it (error-policy.c); reads follow
+ *               on_read_error, everything else on_write_error, as the
+ *               werror= of QEMU's devices covers writes, flushes and
+ *               discards
+ *
+ * A flush that a request issues on its own node (FUA emulation in
+ * io-driver.c) is part of that request: it skips the gate, the limits
+ * and the policy, which the request already passed or will apply.
  *
  * Everything here runs in a coroutine in the node's AioContext.  The fast
  * path (aligned, no limits, no bitmaps, no copy-on-read) allocates
@@ -194,44 +207,52 @@ static int coroutine_fn do_preadv(BlockDriverState *bs, int64_t offset,
     return ret;
 }
 
-/* Wait at the gate, then at the limits.  in_flight is already counted. */
-static void coroutine_fn request_admit(BlockDriverState *bs, int64_t bytes,
-                                       bool is_write)
-{
-    if (bs->quiesce_counter > 0) {
-        bdrv_drain_gate(bs);
-    }
-    if (bs->io_limits_enabled) {
-        bdrv_io_limits_intercept(bs, bytes, is_write);
-    }
-}
+typedef enum {
+    REQ_READ,
+    REQ_WRITE,          /* zero writes too */
+    REQ_DISCARD,
+    REQ_FLUSH,
+} RequestKind;
+
+static const char *const request_kind_names[] = {
+    [REQ_READ] = "read",
+    [REQ_WRITE] = "write",
+    [REQ_DISCARD] = "discard",
+    [REQ_FLUSH] = "flush",
+};
 
 typedef int coroutine_fn RequestBody(BlockDriverState *bs, int64_t offset,
                                      int64_t bytes, QEMUIOVector *qiov,
                                      BdrvRequestFlags flags);
 
-/* The outer stages reads and writes share: count the request in, admit
- * it, run @body under the node's error policy, count it out. */
-static int coroutine_fn run_request(BlockDriverState *bs, bool is_write,
+/* The outer stages every kind shares: count the request in, wait at the
+ * gate and (reads and writes only) the limits, run @body under the
+ * node's error policy, count it out. */
+static int coroutine_fn run_request(BlockDriverState *bs, RequestKind kind,
                                     int64_t offset, int64_t bytes,
                                     QEMUIOVector *qiov,
                                     BdrvRequestFlags flags,
                                     RequestBody *body)
 {
-    const char *kind = is_write ? "write" : "read";
+    bool is_read = kind == REQ_READ;
     int ret;
 
-    trace_bdrv_request_submit(bs, kind, offset, bytes);
+    trace_bdrv_request_submit(bs, request_kind_names[kind], offset, bytes);
     bdrv_inc_in_flight(bs);
-    request_admit(bs, bytes, is_write);
+    if (bs->quiesce_counter > 0) {
+        bdrv_drain_gate(bs);
+    }
+    if (bs->io_limits_enabled && (kind == REQ_READ || kind == REQ_WRITE)) {
+        bdrv_io_limits_intercept(bs, bytes, !is_read);
+    }
     do {
         ret = body(bs, offset, bytes, qiov, flags);
         if (ret < 0) {
-            ret = bdrv_error_policy(bs, !is_write, ret);
+            ret = bdrv_error_policy(bs, is_read, ret);
         }
     } while (ret == BDRV_ERROR_RETRY);
     bdrv_dec_in_flight(bs);
-    trace_bdrv_request_complete(bs, kind, ret);
+    trace_bdrv_request_complete(bs, request_kind_names[kind], ret);
     return ret;
 }
 
@@ -247,20 +268,20 @@ int coroutine_fn bdrv_co_preadv(BlockDriverState *bs, int64_t offset,
     if (bs->copy_on_read) {
         flags |= BDRV_REQ_COPY_ON_READ;
     }
-    return run_request(bs, false, offset, bytes, qiov, flags, do_preadv);
+    return run_request(bs, REQ_READ, offset, bytes, qiov, flags, do_preadv);
 }
 
 /* ---- writes ---------------------------------------------------------- */
 
 void bdrv_write_completed(BlockDriverState *bs, int64_t offset,
-                          int64_t bytes)
+                          int64_t bytes, int ret)
 {
     int64_t end_sector = DIV_ROUND_UP(offset + bytes, BDRV_SECTOR_SIZE);
 
     if ((uint64_t)end_sector > bs->wr_highest_sector) {
         bs->wr_highest_sector = end_sector;
     }
-    if (bs->growable && end_sector > bs->total_sectors) {
+    if (ret >= 0 && bs->growable && end_sector > bs->total_sectors) {
         bs->total_sectors = end_sector;
     }
     if (!QLIST_EMPTY(&bs->dirty_bitmaps)) {
@@ -285,12 +306,14 @@ static int coroutine_fn aligned_pwritev(BlockDriverState *bs, int64_t offset,
 /*
  * Read the aligned blocks around an unaligned write and write the merged
  * range.  The request is serialising over them first, so no other write
- * can change the padding between our read and our write.
+ * can change the padding between our read and our write.  *@wrote tells
+ * whether the write reached the driver (a failed read stops it before).
  */
 static int coroutine_fn rmw_pwritev(BlockDriverState *bs,
                                     BdrvTrackedRequest *req, int64_t offset,
                                     int64_t bytes, QEMUIOVector *qiov,
-                                    BdrvRequestFlags flags, int64_t align)
+                                    BdrvRequestFlags flags, int64_t align,
+                                    bool *wrote)
 {
     int64_t start = QEMU_ALIGN_DOWN(offset, align);
     int64_t end = QEMU_ALIGN_UP(offset + bytes, align);
@@ -323,6 +346,7 @@ static int coroutine_fn rmw_pwritev(BlockDriverState *bs,
     if (ret >= 0) {
         ret = aligned_pwritev(bs, start, end - start, &padded, flags);
         qemu_iovec_destroy(&padded);
+        *wrote = true;
     }
     g_free(zeroes);
     qemu_vfree(pad);
@@ -336,17 +360,20 @@ static int coroutine_fn do_pwritev(BlockDriverState *bs, int64_t offset,
     int64_t align = bs->request_alignment;
     BdrvTrackedRequest req;
     int64_t start_ns = acct_start(bs);
+    bool wrote = false;
     int ret;
 
     tracked_request_begin(&req, bs, offset, bytes);
     if (QEMU_IS_ALIGNED(offset | bytes, align)) {
         tracked_request_wait_serialising(&req);
         ret = aligned_pwritev(bs, offset, bytes, qiov, flags);
+        wrote = true;
     } else {
-        ret = rmw_pwritev(bs, &req, offset, bytes, qiov, flags, align);
+        ret = rmw_pwritev(bs, &req, offset, bytes, qiov, flags, align,
+                          &wrote);
     }
-    if (ret >= 0) {
-        bdrv_write_completed(bs, offset, bytes);
+    if (wrote) {
+        bdrv_write_completed(bs, offset, bytes, ret);
     }
     tracked_request_end(&req);
     acct_done(bs, BDRV_ACCT_WRITE, bytes, start_ns, ret);
@@ -365,7 +392,8 @@ int coroutine_fn bdrv_co_pwritev(BlockDriverState *bs, int64_t offset,
     if (bs->read_only) {
         return -EACCES;
     }
-    return run_request(bs, true, offset, bytes, qiov, flags, do_pwritev);
+    return run_request(bs, REQ_WRITE, offset, bytes, qiov, flags,
+                       do_pwritev);
 }
 
 int coroutine_fn bdrv_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
@@ -377,14 +405,33 @@ int coroutine_fn bdrv_co_pwrite_zeroes(BlockDriverState *bs, int64_t offset,
 
 /* ---- discard --------------------------------------------------------- */
 
+static int coroutine_fn do_pdiscard(BlockDriverState *bs, int64_t offset,
+                                    int64_t bytes, QEMUIOVector *qiov,
+                                    BdrvRequestFlags flags)
+{
+    BdrvTrackedRequest req;
+    int64_t start_ns = acct_start(bs);
+    int ret;
+
+    tracked_request_begin(&req, bs, offset, bytes);
+    tracked_request_wait_serialising(&req);
+    BLKDBG_EVENT(bs, BLKDBG_DISCARD);
+    ret = bdrv_driver_pdiscard(bs, offset, bytes);
+    /* Even a failed discard may have dropped part of the range. */
+    if (!QLIST_EMPTY(&bs->dirty_bitmaps)) {
+        bdrv_set_dirty(bs, offset, bytes);
+    }
+    tracked_request_end(&req);
+    acct_done(bs, BDRV_ACCT_DISCARD, bytes, start_ns, ret);
+    return ret;
+}
+
 int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
                                   int64_t bytes)
 {
     int64_t align = bs->request_alignment;
     int64_t start = QEMU_ALIGN_UP(offset, align);
     int64_t end = QEMU_ALIGN_DOWN(offset + bytes, align);
-    BdrvTrackedRequest req;
-    int64_t start_ns;
     int ret = bdrv_check_byte_request(bs, offset, bytes);
 
     if (ret < 0) {
@@ -397,47 +444,40 @@ int coroutine_fn bdrv_co_pdiscard(BlockDriverState *bs, int64_t offset,
     if (end <= start) {
         return 0;
     }
-    trace_bdrv_request_submit(bs, "discard", start, end - start);
-    bdrv_inc_in_flight(bs);
-    bdrv_drain_gate(bs);
-    start_ns = acct_start(bs);
-    tracked_request_begin(&req, bs, start, end - start);
-    tracked_request_wait_serialising(&req);
-    BLKDBG_EVENT(bs, BLKDBG_DISCARD);
-    ret = bdrv_driver_pdiscard(bs, start, end - start);
-    if (ret >= 0 && !QLIST_EMPTY(&bs->dirty_bitmaps)) {
-        bdrv_set_dirty(bs, start, end - start);
-    }
-    tracked_request_end(&req);
-    acct_done(bs, BDRV_ACCT_DISCARD, end - start, start_ns, ret);
-    bdrv_dec_in_flight(bs);
-    trace_bdrv_request_complete(bs, "discard", ret);
-    return ret;
+    return run_request(bs, REQ_DISCARD, start, end - start, NULL, 0,
+                       do_pdiscard);
 }
 
 /* ---- flush ----------------------------------------------------------- */
 
-int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
+/* This node's layers, then the nodes below it (through their own path). */
+static int coroutine_fn do_flush(BlockDriverState *bs, int64_t offset,
+                                 int64_t bytes, QEMUIOVector *qiov,
+                                 BdrvRequestFlags flags)
 {
-    int64_t start_ns;
+    int64_t start_ns = acct_start(bs);
     int ret;
 
-    if (!bs || !bs->drv) {
-        return 0;
-    }
-    trace_bdrv_request_submit(bs, "flush", 0, 0);
-    bdrv_inc_in_flight(bs);
-    bdrv_drain_gate(bs);
-    start_ns = acct_start(bs);
     BLKDBG_EVENT(bs, BLKDBG_FLUSH);
     ret = bdrv_driver_flush(bs);
     if (ret >= 0 && bs->file) {
         ret = bdrv_co_flush(bs->file);
     }
     acct_done(bs, BDRV_ACCT_FLUSH, 0, start_ns, ret);
-    bdrv_dec_in_flight(bs);
-    trace_bdrv_request_complete(bs, "flush", ret);
     return ret;
+}
+
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
+{
+    if (!bs || !bs->drv) {
+        return 0;
+    }
+    return run_request(bs, REQ_FLUSH, 0, 0, NULL, 0, do_flush);
+}
+
+int coroutine_fn bdrv_co_flush_within(BlockDriverState *bs)
+{
+    return do_flush(bs, 0, 0, NULL, 0);
 }
 
 /* ---- driver helpers -------------------------------------------------- */

@@ -700,8 +700,9 @@ int bdrv_load_vmstate(BlockDriverState *bs, uint8_t *buf, int64_t pos,
 /*
  * What a failed request does on this node: report (return the error),
  * ignore (complete as if it succeeded), stop on ENOSPC only, or stop on
- * any error.  A stopped request sets the I/O status and waits until
- * bdrv_iostatus_reset() (or bdrv_resume_stopped()) retries it.
+ * any error.  Reads follow @on_read_error; writes, zero writes, flushes
+ * and discards @on_write_error.  A stopped request sets the I/O status and
+ * waits until bdrv_iostatus_reset() (or bdrv_resume_stopped()) retries it.
  */
 void bdrv_set_on_error(BlockDriverState *bs, BlockErrorAction on_read_error,
                        BlockErrorAction on_write_error);
@@ -723,8 +724,9 @@ int bdrv_stopped_requests(BlockDriverState *bs);
 /*
  * A named record of which parts of the node were written.  Granularity is
  * in bytes (a power of two, >= 512).  Bitmaps start enabled and empty;
- * every completed write (and zero write and discard) marks the bytes it
- * touched in every enabled bitmap.  Home thread of the node.
+ * every write, zero write and discard that reached the driver, failed or
+ * not, marks the bytes it touched in every enabled bitmap.  Home thread
+ * of the node.
  */
 BdrvDirtyBitmap *bdrv_create_dirty_bitmap(BlockDriverState *bs,
                                           uint32_t granularity,

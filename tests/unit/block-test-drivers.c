@@ -15,9 +15,11 @@ MemAioMembers mem_aio;
 typedef struct MemBuf {
     uint8_t *data;
     size_t size;
+    int fail_next_write;        /* errno, or 0 */
 } MemBuf;
 
 static GHashTable *mem_buffers;
+static GString *op_log;
 
 static void membuf_free(gpointer p)
 {
@@ -33,6 +35,22 @@ void mem_reset(void)
         g_hash_table_remove_all(mem_buffers);
     }
     memset(&mem_aio, 0, sizeof(mem_aio));
+    if (op_log) {
+        g_string_truncate(op_log, 0);
+    }
+}
+
+static void log_op(char op)
+{
+    if (!op_log) {
+        op_log = g_string_new(NULL);
+    }
+    g_string_append_c(op_log, op);
+}
+
+const char *mem_op_log(void)
+{
+    return op_log ? op_log->str : "";
 }
 
 static MemBuf *membuf_get(const char *name, size_t size)
@@ -53,14 +71,27 @@ static MemBuf *membuf_get(const char *name, size_t size)
     return m;
 }
 
+static MemBuf *membuf_find(const char *name)
+{
+    return mem_buffers ? g_hash_table_lookup(mem_buffers, name) : NULL;
+}
+
 uint8_t *mem_buffer(const char *name, size_t *size)
 {
-    MemBuf *m = mem_buffers ? g_hash_table_lookup(mem_buffers, name) : NULL;
+    MemBuf *m = membuf_find(name);
 
     if (size) {
         *size = m ? m->size : 0;
     }
     return m ? m->data : NULL;
+}
+
+void mem_fail_next_write(const char *name, int err)
+{
+    MemBuf *m = membuf_find(name);
+
+    g_assert_nonnull(m);
+    m->fail_next_write = err;
 }
 
 /* ---- mem drivers ---------------------------------------------------- */
@@ -81,6 +112,11 @@ int mem_held_count(void)
 void mem_release_held(void)
 {
     qemu_co_queue_restart_all(&hold_queue);
+}
+
+void mem_release_one(void)
+{
+    qemu_co_queue_next(&hold_queue);
 }
 
 static int mem_open(BlockDriverState *bs, const char *filename, int flags)
@@ -121,6 +157,12 @@ static int mem_rw(BlockDriverState *bs, int64_t sector, QEMUIOVector *qiov,
     if (off + qiov->size > s->buf->size) {
         return -EIO;
     }
+    if (is_write && s->buf->fail_next_write) {
+        int err = s->buf->fail_next_write;
+
+        s->buf->fail_next_write = 0;
+        return -err;
+    }
     if (is_write) {
         qemu_iovec_to_buf(qiov, 0, s->buf->data + off, qiov->size);
     } else {
@@ -145,6 +187,7 @@ static int coroutine_fn mem_co_readv(BlockDriverState *bs, int64_t sector,
 {
     mem_calls[0]++;
     mem_maybe_hold(bs);
+    log_op('r');
     return mem_rw(bs, sector, qiov, false);
 }
 
@@ -153,7 +196,14 @@ static int coroutine_fn mem_co_writev(BlockDriverState *bs, int64_t sector,
 {
     mem_calls[0]++;
     mem_maybe_hold(bs);
+    log_op('w');
     return mem_rw(bs, sector, qiov, true);
+}
+
+static int coroutine_fn mem_co_flush(BlockDriverState *bs)
+{
+    log_op('f');
+    return 0;
 }
 
 BlockDriver test_mem_co = {
@@ -164,6 +214,7 @@ BlockDriver test_mem_co = {
     .bdrv_getlength = mem_getlength,
     .bdrv_co_readv = mem_co_readv,
     .bdrv_co_writev = mem_co_writev,
+    .bdrv_co_flush_to_disk = mem_co_flush,
 };
 
 typedef struct MemAIOCB {
@@ -493,6 +544,41 @@ void cowtest_format(const char *proto, int64_t size, const char *backing,
     g_strlcpy(h->backing, backing ? backing : "", sizeof(h->backing));
     g_strlcpy(h->backing_fmt, backing_fmt ? backing_fmt : "",
               sizeof(h->backing_fmt));
+}
+
+/* ---- helpers -------------------------------------------------------- */
+
+BlockDriverState *test_open_opts(const char *filename, int flags,
+                                 const char *fmt, ...)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new_full(g_str_hash,
+                                                       g_str_equal,
+                                                       g_free, g_free);
+    BlockDriverState *bs = bdrv_new("");
+    BlockDriver *drv = NULL;
+    const char *kv;
+    va_list ap;
+
+    if (fmt) {
+        drv = bdrv_find_format(fmt);
+        g_assert_nonnull(drv);
+    }
+    va_start(ap, fmt);
+    while ((kv = va_arg(ap, const char *)) != NULL) {
+        g_auto(GStrv) parts = g_strsplit(kv, "=", 2);
+        g_hash_table_insert(opts, g_strdup(parts[0]), g_strdup(parts[1]));
+    }
+    va_end(ap);
+    g_assert_cmpint(bdrv_open_options(bs, filename, opts, flags, drv,
+                                      &error_abort), ==, 0);
+    return bs;
+}
+
+void test_fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (uint8_t)(seed + i * 7);
+    }
 }
 
 void test_drivers_register(void)

@@ -1,8 +1,9 @@
 /*
  * Tests of the blkdebug driver: injected errors reach every I/O style
  * and request kind, rule matching (once, sector, state machine, delays,
- * immediately), the error policies of a node stacked on blkdebug, and
- * the messages for malformed rules files.
+ * immediately), the error policies of a node stacked on blkdebug (for
+ * reads, writes, flushes and discards), and the messages for malformed
+ * rules files.
  *
  * The stack under test is what bdrv_open("blkdebug::null-co://") gives:
  * raw over blkdebug over (raw over null-co).
@@ -643,6 +644,70 @@ static void test_never_announced(void)
     bdrv_unref(bs);
 }
 
+/*
+ * Flushes and discards follow on_write_error, as the werror= of QEMU's
+ * devices covers writes, flushes and discards; on_read_error (set to the
+ * opposite here) never decides for them.
+ */
+typedef struct WritePolicyCase {
+    const char *name;
+    Kind kind;
+    BlockErrorAction action;
+    int err;
+    int expect;                 /* completion value when it does not stop */
+    bool stops;
+} WritePolicyCase;
+
+static const WritePolicyCase write_policy_cases[] = {
+    { "flush/report", K_FLUSH, BLOCK_ERR_REPORT, EIO, -EIO, false },
+    { "flush/ignore", K_FLUSH, BLOCK_ERR_IGNORE, EIO, 0, false },
+    { "flush/enospc/other", K_FLUSH, BLOCK_ERR_STOP_ENOSPC, EIO, -EIO,
+      false },
+    { "flush/enospc/stops", K_FLUSH, BLOCK_ERR_STOP_ENOSPC, ENOSPC, 0, true },
+    { "flush/stop", K_FLUSH, BLOCK_ERR_STOP_ANY, EIO, 0, true },
+    { "discard/report", K_DISCARD, BLOCK_ERR_REPORT, EIO, -EIO, false },
+    { "discard/ignore", K_DISCARD, BLOCK_ERR_IGNORE, EIO, 0, false },
+    { "discard/enospc/other", K_DISCARD, BLOCK_ERR_STOP_ENOSPC, EIO, -EIO,
+      false },
+    { "discard/enospc/stops", K_DISCARD, BLOCK_ERR_STOP_ENOSPC, ENOSPC, 0,
+      true },
+    { "discard/stop", K_DISCARD, BLOCK_ERR_STOP_ANY, EIO, 0, true },
+};
+
+static BlockErrorAction opposite_action(BlockErrorAction action)
+{
+    return action == BLOCK_ERR_REPORT ? BLOCK_ERR_STOP_ANY : BLOCK_ERR_REPORT;
+}
+
+static void test_policy_write_kinds(gconstpointer opaque)
+{
+    const WritePolicyCase *c = opaque;
+    g_autofree char *rules =
+        g_strdup_printf("[inject-error]\nevent = %s\nerrno = %d\n",
+                        kind_events[c->kind], c->err);
+    BlockDriverState *bs = open_stack(rules);
+    Req r;
+
+    bdrv_set_on_error(bs, opposite_action(c->action), c->action);
+    bdrv_iostatus_enable(bs);
+    req_init(&r, bs, c->kind, 16);
+    g_assert_true(submit_aio(&r));
+    bdrv_drain(bs);             /* until it completed or stopped */
+    g_assert_cmpint(bdrv_stopped_requests(bs), ==, c->stops);
+    g_assert_cmpint(r.done, ==, !c->stops);
+    if (c->stops) {
+        check_stopped_then_retry(bs, &r,
+                                 c->err == ENOSPC
+                                 ? BLOCK_DEVICE_IO_STATUS_NOSPACE
+                                 : BLOCK_DEVICE_IO_STATUS_FAILED, true);
+    } else {
+        g_assert_cmpint(r.ret, ==, c->expect);
+        g_assert_cmpint(bdrv_iostatus(bs), ==, BLOCK_DEVICE_IO_STATUS_OK);
+    }
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 1);
+    bdrv_unref(bs);
+}
+
 /* ---- the API, options and forwarding --------------------------------- */
 
 static void test_api_inject(void)
@@ -893,6 +958,12 @@ int main(int argc, char **argv)
                     test_flush_events_unsafe);
     g_test_add_func("/blkdebug/events/never-announced",
                     test_never_announced);
+    for (size_t i = 0; i < G_N_ELEMENTS(write_policy_cases); i++) {
+        g_autofree char *path = g_strdup_printf(
+            "/blkdebug/policy/%s", write_policy_cases[i].name);
+        g_test_add_data_func(path, &write_policy_cases[i],
+                             test_policy_write_kinds);
+    }
     g_test_add_func("/blkdebug/api/inject", test_api_inject);
     g_test_add_func("/blkdebug/api/no-node", test_no_blkdebug_node);
     g_test_add_func("/blkdebug/forward", test_forward);

@@ -1,8 +1,10 @@
 /*
  * The generic block layer: opening and probing, backing chains, the three
  * I/O styles in every combination, alignment and read-modify-write,
- * serialisation of overlapping requests, copy-on-read, drain, AIO
- * cancellation and merged write batches, IOThread homes, bdrv_append.
+ * serialisation of overlapping requests, copy-on-read (alone, against
+ * concurrent requests, its reference count), drain (of one node, of all,
+ * with FUA writes in flight), AIO cancellation and merged write batches,
+ * bdrv_pwrite_sync, bdrv_iterate, IOThread homes, bdrv_append.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -11,49 +13,12 @@
 #include "qemu/main-loop.h"
 #include "sysemu/iothread.h"
 #include "block/block_int.h"
+#include "block/blkdebug.h"
 #include "block-test-drivers.h"
 
 static AioContext *main_ctx(void)
 {
     return qemu_get_aio_context();
-}
-
-/* Open @filename with "key=value" option pairs; abort on failure. */
-static BlockDriverState *open_opts(const char *filename, int flags,
-                                   const char *fmt, ...)
-    G_GNUC_NULL_TERMINATED;
-
-static BlockDriverState *open_opts(const char *filename, int flags,
-                                   const char *fmt, ...)
-{
-    g_autoptr(GHashTable) opts = g_hash_table_new_full(g_str_hash,
-                                                       g_str_equal,
-                                                       g_free, g_free);
-    BlockDriverState *bs = bdrv_new("");
-    BlockDriver *drv = NULL;
-    const char *kv;
-    va_list ap;
-
-    if (fmt) {
-        drv = bdrv_find_format(fmt);
-        g_assert_nonnull(drv);
-    }
-    va_start(ap, fmt);
-    while ((kv = va_arg(ap, const char *)) != NULL) {
-        g_auto(GStrv) parts = g_strsplit(kv, "=", 2);
-        g_hash_table_insert(opts, g_strdup(parts[0]), g_strdup(parts[1]));
-    }
-    va_end(ap);
-    g_assert_cmpint(bdrv_open_options(bs, filename, opts, flags, drv,
-                                      &error_abort), ==, 0);
-    return bs;
-}
-
-static void fill(uint8_t *buf, size_t len, uint8_t seed)
-{
-    for (size_t i = 0; i < len; i++) {
-        buf[i] = (uint8_t)(seed + i * 7);
-    }
 }
 
 static void setup(void)
@@ -67,8 +32,8 @@ static void setup(void)
 
 static void test_open_null_probe(void)
 {
-    BlockDriverState *bs = open_opts("null-co://", BDRV_O_RDWR, NULL,
-                                     "file.size=1048576", NULL);
+    BlockDriverState *bs = test_open_opts("null-co://", BDRV_O_RDWR, NULL,
+                                          "file.size=1048576", NULL);
     uint8_t buf[512];
 
     g_assert_cmpstr(bdrv_get_format_name(bs), ==, "raw");
@@ -233,8 +198,8 @@ static void test_style(gconstpointer opaque)
     uint8_t wbuf[8192], rbuf[8192];
 
     setup();
-    bs = open_opts(name, BDRV_O_RDWR, "raw", NULL);
-    fill(wbuf, sizeof(wbuf), 3);
+    bs = test_open_opts(name, BDRV_O_RDWR, "raw", NULL);
+    test_fill(wbuf, sizeof(wbuf), 3);
     g_assert_cmpint(do_io(c->write_api, bs, 5, wbuf, 16, true), ==, 0);
     memset(rbuf, 0, sizeof(rbuf));
     g_assert_cmpint(do_io(c->read_api, bs, 5, rbuf, 16, false), ==, 0);
@@ -261,14 +226,14 @@ static void test_rmw_unaligned(void)
     size_t size;
 
     setup();
-    bs = open_opts("mem-co:rmw", BDRV_O_RDWR, "raw", "file.size=16384",
-                   "file.align=4096", NULL);
+    bs = test_open_opts("mem-co:rmw", BDRV_O_RDWR, "raw", "file.size=16384",
+                        "file.align=4096", NULL);
     g_assert_cmpint(bs->request_alignment, ==, 4096);
     mem = mem_buffer("rmw", &size);
-    fill(mem, size, 1);
+    test_fill(mem, size, 1);
     memcpy(model, mem, size);
 
-    fill(buf, sizeof(buf), 99);
+    test_fill(buf, sizeof(buf), 99);
     g_assert_cmpint(bdrv_pwrite(bs, 4000, buf, 300), ==, 300);
     memcpy(model + 4000, buf, 300);
     g_assert_cmpmem(mem, size, model, size);
@@ -289,26 +254,29 @@ static void test_rmw_unaligned(void)
 
 /* ---- serialisation of overlapping requests ---------------------------- */
 
-typedef struct PwriteCo {
+/* One byte-granular request in a coroutine of its own. */
+typedef struct PrwCo {
     BlockDriverState *bs;
     int64_t offset;
     int64_t bytes;
     uint8_t *buf;
     int ret;
     bool done;
-} PwriteCo;
+    bool is_read;
+} PrwCo;
 
-static void coroutine_fn pwrite_co(void *opaque)
+static void coroutine_fn prw_co(void *opaque)
 {
-    PwriteCo *p = opaque;
+    PrwCo *p = opaque;
 
-    p->ret = bdrv_co_pwrite(p->bs, p->offset, p->bytes, p->buf);
+    p->ret = p->is_read ? bdrv_co_pread(p->bs, p->offset, p->bytes, p->buf)
+                        : bdrv_co_pwrite(p->bs, p->offset, p->bytes, p->buf);
     p->done = true;
 }
 
-static void start_pwrite(PwriteCo *p)
+static void start_prw(PrwCo *p)
 {
-    qemu_coroutine_enter(qemu_coroutine_create(pwrite_co, p));
+    qemu_coroutine_enter(qemu_coroutine_create(prw_co, p));
 }
 
 static void drain_main(void)
@@ -322,26 +290,26 @@ static void test_serialise_overlapping(void)
 {
     BlockDriverState *bs;
     uint8_t a[4096], b[100], c[4096], *mem;
-    PwriteCo w1, w2, w3;
+    PrwCo w1, w2, w3;
 
     setup();
-    bs = open_opts("mem-co:ser", BDRV_O_RDWR, "raw", "file.size=65536",
-                   "file.align=4096", "file.hold=on", NULL);
-    fill(a, sizeof(a), 1);
-    fill(b, sizeof(b), 50);
-    fill(c, sizeof(c), 90);
-    w1 = (PwriteCo) { bs, 0, 4096, a };
-    w2 = (PwriteCo) { bs, 100, 100, b };
-    w3 = (PwriteCo) { bs, 8192, 4096, c };
+    bs = test_open_opts("mem-co:ser", BDRV_O_RDWR, "raw", "file.size=65536",
+                        "file.align=4096", "file.hold=on", NULL);
+    test_fill(a, sizeof(a), 1);
+    test_fill(b, sizeof(b), 50);
+    test_fill(c, sizeof(c), 90);
+    w1 = (PrwCo) { bs, 0, 4096, a };
+    w2 = (PrwCo) { bs, 100, 100, b };
+    w3 = (PrwCo) { bs, 8192, 4096, c };
 
-    start_pwrite(&w1);
+    start_prw(&w1);
     g_assert_cmpint(mem_held_count(), ==, 1);
     /* the unaligned write overlaps w1: it must not read-modify-write yet */
-    start_pwrite(&w2);
+    start_prw(&w2);
     drain_main();
     g_assert_cmpint(mem_held_count(), ==, 1);
     /* an unrelated write is not held up by the waiting one */
-    start_pwrite(&w3);
+    start_prw(&w3);
     g_assert_cmpint(mem_held_count(), ==, 2);
 
     while (!(w1.done && w2.done && w3.done)) {
@@ -368,13 +336,13 @@ static BlockDriverState *make_chain(int flags)
     size_t size;
     BlockDriverState *bs;
 
-    bs = open_opts("mem-co:base", BDRV_O_RDWR, "raw", "file.size=65536",
-                   NULL);
+    bs = test_open_opts("mem-co:base", BDRV_O_RDWR, "raw", "file.size=65536",
+                        NULL);
     bdrv_unref(bs);
     base = mem_buffer("base", &size);
-    fill(base, size, 11);
+    test_fill(base, size, 11);
     cowtest_format("mem-co:top", 65536, "mem-co:base", "raw");
-    return open_opts("mem-co:top", flags, NULL, NULL);
+    return test_open_opts("mem-co:top", flags, NULL, NULL);
 }
 
 static void test_backing_chain(void)
@@ -394,7 +362,7 @@ static void test_backing_chain(void)
     g_assert_cmpmem(buf, 4096, base + 8192, 4096);
     g_assert_cmpint(bdrv_is_allocated(top, 16, 8, &pnum), ==, 0);
 
-    fill(buf, sizeof(buf), 77);
+    test_fill(buf, sizeof(buf), 77);
     g_assert_cmpint(bdrv_pwrite(top, 4096, buf, 4096), ==, 4096);
     g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 1);
     g_assert_cmpint(pnum, ==, 8);
@@ -459,6 +427,156 @@ static void test_copy_on_read(void)
     bdrv_unref(top);
 }
 
+/*
+ * Copy-on-read with other requests in flight.  The top is a cowtest image
+ * whose backing node is raw over mem-co with hold=on (put under it with
+ * bdrv_append), so every read of the backing node waits until the test
+ * releases it, and a copy-on-read stays in flight as long as the test
+ * wants.  Cluster 5 of the top is allocated.
+ */
+static BlockDriverState *make_held_chain(void)
+{
+    BlockDriverState *top, *overlay;
+    uint8_t cluster[COWTEST_CLUSTER];
+
+    top = test_open_opts("mem-co:cor-base", BDRV_O_RDWR, "raw", "file.hold=on",
+                         NULL);
+    test_fill(mem_buffer("cor-base", NULL), 65536, 11);
+    cowtest_format("mem-co:cor-top", 65536, NULL, NULL);
+    overlay = test_open_opts("mem-co:cor-top", BDRV_O_RDWR | BDRV_O_NO_BACKING,
+                             NULL, NULL);
+    test_fill(cluster, sizeof(cluster), 55);
+    g_assert_cmpint(bdrv_pwrite(overlay, 5 * COWTEST_CLUSTER, cluster,
+                                sizeof(cluster)), ==, sizeof(cluster));
+    bdrv_append(overlay, top);
+    g_assert_cmpstr(bdrv_get_format_name(top), ==, "cowtest");
+    bdrv_enable_copy_on_read(top);
+    return top;
+}
+
+static void release_until_done(PrwCo **reqs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        while (!reqs[i]->done) {
+            mem_release_held();
+            drain_main();
+        }
+    }
+}
+
+/* A write that starts while a copy-on-read of its cluster waits for the
+ * backing node waits in turn; its data lands over the copy, not under. */
+static void test_cor_then_write(void)
+{
+    BlockDriverState *top;
+    uint8_t rbuf[1024], wbuf[512], ubuf[COWTEST_CLUSTER];
+    uint8_t model[COWTEST_CLUSTER], got[COWTEST_CLUSTER];
+    uint8_t *base;
+    PrwCo r, w, u;
+    int pnum;
+
+    setup();
+    top = make_held_chain();
+    base = mem_buffer("cor-base", NULL);
+    test_fill(wbuf, sizeof(wbuf), 200);
+    r = (PrwCo) { top, 4096 + 512, sizeof(rbuf), rbuf, .is_read = true };
+    w = (PrwCo) { top, 4096 + 1024, sizeof(wbuf), wbuf };
+    u = (PrwCo) { top, 5 * 4096, sizeof(ubuf), ubuf, .is_read = true };
+
+    start_prw(&r);
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    start_prw(&w);
+    drain_main();
+    /* the write waits for the copy: it did not even read the backing */
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    g_assert_false(w.done);
+    /* a read elsewhere is not held up by either */
+    start_prw(&u);
+    drain_main();
+    g_assert_true(u.done);
+    g_assert_cmpint(u.ret, ==, 0);
+    test_fill(model, sizeof(model), 55);
+    g_assert_cmpmem(ubuf, sizeof(ubuf), model, sizeof(model));
+    g_assert_false(r.done);
+
+    release_until_done((PrwCo *[]) { &r, &w }, 2);
+    g_assert_cmpint(r.ret, ==, 0);
+    g_assert_cmpint(w.ret, ==, 0);
+    g_assert_cmpmem(rbuf, sizeof(rbuf), base + 4096 + 512, sizeof(rbuf));
+    memcpy(model, base + 4096, sizeof(model));
+    memcpy(model + 1024, wbuf, sizeof(wbuf));
+    g_assert_cmpint(bdrv_pread(top, 4096, got, sizeof(got)), ==,
+                    sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), model, sizeof(model));
+    g_assert_cmpint(bdrv_is_allocated(top, 8, 8, &pnum), ==, 1);
+    g_assert_true(QLIST_EMPTY(&top->tracked_requests));
+    g_assert_cmpint(top->copy_on_read_in_flight, ==, 0);
+    bdrv_unref(top);
+}
+
+/* A copy-on-read that starts while a write of its cluster is in flight
+ * waits for it, then finds the cluster allocated and reads the write's
+ * data instead of copying stale data over it. */
+static void test_write_then_cor(void)
+{
+    BlockDriverState *top;
+    uint8_t rbuf[COWTEST_CLUSTER], wbuf[512], model[COWTEST_CLUSTER];
+    uint8_t *base;
+    PrwCo r, w;
+
+    setup();
+    top = make_held_chain();
+    base = mem_buffer("cor-base", NULL);
+    test_fill(wbuf, sizeof(wbuf), 150);
+    w = (PrwCo) { top, 8192 + 512, sizeof(wbuf), wbuf };
+    r = (PrwCo) { top, 8192, sizeof(rbuf), rbuf, .is_read = true };
+
+    start_prw(&w);                  /* cowtest reads the cluster below */
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    start_prw(&r);
+    drain_main();
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    g_assert_false(r.done);
+
+    release_until_done((PrwCo *[]) { &w, &r }, 2);
+    g_assert_cmpint(w.ret, ==, 0);
+    g_assert_cmpint(r.ret, ==, 0);
+    memcpy(model, base + 8192, sizeof(model));
+    memcpy(model + 512, wbuf, sizeof(wbuf));
+    g_assert_cmpmem(rbuf, sizeof(rbuf), model, sizeof(model));
+    memset(rbuf, 0, sizeof(rbuf));
+    g_assert_cmpint(bdrv_pread(top, 8192, rbuf, sizeof(rbuf)), ==,
+                    sizeof(rbuf));
+    g_assert_cmpmem(rbuf, sizeof(rbuf), model, sizeof(model));
+    bdrv_unref(top);
+}
+
+/* copy_on_read counts its users: it is on while any of them wants it. */
+static void test_cor_refcount(void)
+{
+    BlockDriverState *top;
+    uint8_t buf[512];
+    int pnum;
+
+    setup();
+    top = make_chain(BDRV_O_RDWR);
+    g_assert_cmpint(top->copy_on_read, ==, 0);
+    bdrv_enable_copy_on_read(top);
+    bdrv_enable_copy_on_read(top);
+    bdrv_disable_copy_on_read(top);
+    g_assert_cmpint(top->copy_on_read, ==, 1);
+    g_assert_cmpint(bdrv_pread(top, 3 * 4096, buf, sizeof(buf)), ==,
+                    sizeof(buf));
+    g_assert_cmpint(bdrv_is_allocated(top, 3 * 8, 8, &pnum), ==, 1);
+
+    bdrv_disable_copy_on_read(top);
+    g_assert_cmpint(top->copy_on_read, ==, 0);
+    g_assert_cmpint(bdrv_pread(top, 4 * 4096, buf, sizeof(buf)), ==,
+                    sizeof(buf));
+    g_assert_cmpint(bdrv_is_allocated(top, 4 * 8, 8, &pnum), ==, 0);
+    bdrv_unref(top);
+}
+
 /* ---- drain ------------------------------------------------------------ */
 
 static void release_bh(void *opaque)
@@ -474,8 +592,8 @@ static void test_drain_in_flight(void)
     QEMUIOVector qiov[3];
 
     setup();
-    bs = open_opts("mem-co:drain", BDRV_O_RDWR, "raw", "file.hold=on",
-                   NULL);
+    bs = test_open_opts("mem-co:drain", BDRV_O_RDWR, "raw", "file.hold=on",
+                        NULL);
     for (int i = 0; i < 2; i++) {
         qemu_iovec_init_buf(&qiov[i], buf[i], 512);
         bdrv_aio_readv(bs, i, &qiov[i], 1, io_cb, &r[i]);
@@ -503,6 +621,98 @@ static void test_drain_in_flight(void)
     bdrv_unref(bs);
 }
 
+/*
+ * A write emulating FUA (cache=writethrough) is in flight when a drained
+ * section begins.  Its flush is part of the write: it must not stop at
+ * the gate the write has already passed, or the drain waits for a write
+ * that waits for the drain to end.
+ */
+static void test_drain_fua_write(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[512];
+    IoReq r = { 0 };
+    QEMUIOVector qiov;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("mem-co:fua", BDRV_O_RDWR | BDRV_O_DIRECTSYNC, "raw",
+                        "file.hold=on", NULL);
+    logged = strlen(mem_op_log());
+    test_fill(buf, sizeof(buf), 4);
+    qemu_iovec_init_buf(&qiov, buf, sizeof(buf));
+    bdrv_aio_writev(bs, 0, &qiov, 1, io_cb, &r);
+    g_assert_cmpint(mem_held_count(), ==, 1);
+    aio_bh_schedule_oneshot(main_ctx(), release_bh, NULL);
+    bdrv_drained_begin(bs);
+    g_assert_true(r.done);
+    g_assert_cmpint(r.ret, ==, 0);
+    g_assert_cmpuint(bs->in_flight, ==, 0);
+    /* written, then flushed */
+    g_assert_cmpint(mem_op_log()[logged], ==, 'w');
+    g_assert_nonnull(strchr(mem_op_log() + logged, 'f'));
+    bdrv_drained_end(bs);
+    bdrv_unref(bs);
+}
+
+/*
+ * bdrv_drain_all returns only when the requests of every node are done.
+ * The held requests are released one by one, a millisecond apart, so a
+ * drain that returned with one node idle would return too early.
+ */
+typedef struct Releaser {
+    QEMUTimer *timer;
+    int left;
+} Releaser;
+
+static void release_one_cb(void *opaque)
+{
+    Releaser *rel = opaque;
+
+    mem_release_one();
+    if (--rel->left > 0) {
+        timer_mod(rel->timer,
+                  qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 1000 * 1000);
+    }
+}
+
+static void test_drain_all(void)
+{
+    BlockDriverState *bs[2];
+    uint8_t buf[2][512];
+    QEMUIOVector qiov[2];
+
+    setup();
+    bs[0] = test_open_opts("mem-co:da0", BDRV_O_RDWR, "raw", "file.hold=on",
+                           NULL);
+    bs[1] = test_open_opts("mem-co:da1", BDRV_O_RDWR, "raw", "file.hold=on",
+                           NULL);
+    /* each order once, so a drain that skips a node is caught either way */
+    for (int first = 0; first < 2; first++) {
+        IoReq r[2] = { 0 };
+        Releaser rel = { .left = 2 };
+
+        for (int i = 0; i < 2; i++) {
+            int n = (first + i) % 2;
+
+            qemu_iovec_init_buf(&qiov[n], buf[n], 512);
+            bdrv_aio_readv(bs[n], 0, &qiov[n], 1, io_cb, &r[n]);
+        }
+        g_assert_cmpint(mem_held_count(), ==, 2);
+        rel.timer = aio_timer_new(main_ctx(), QEMU_CLOCK_REALTIME, SCALE_NS,
+                                  release_one_cb, &rel);
+        timer_mod(rel.timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME));
+        bdrv_drain_all();
+        timer_free(rel.timer);
+        g_assert_true(r[0].done && r[1].done);
+        g_assert_cmpint(r[0].ret | r[1].ret, ==, 0);
+        g_assert_cmpuint(bs[0]->in_flight + bs[1]->in_flight, ==, 0);
+        g_assert_cmpint(mem_held_count(), ==, 0);
+    }
+    bdrv_unref(bs[0]);
+    bdrv_unref(bs[1]);
+}
+
 /* ---- AIO cancel and multiwrite ---------------------------------------- */
 
 static void test_aio_cancel(void)
@@ -514,8 +724,8 @@ static void test_aio_cancel(void)
     BlockDriverAIOCB *acb;
 
     setup();
-    bs = open_opts("mem-co:cancel", BDRV_O_RDWR, "raw", "file.hold=on",
-                   NULL);
+    bs = test_open_opts("mem-co:cancel", BDRV_O_RDWR, "raw", "file.hold=on",
+                        NULL);
     qemu_iovec_init_buf(&qiov, buf, sizeof(buf));
     acb = bdrv_aio_readv(bs, 0, &qiov, 1, io_cb, &r);
     g_assert_cmpint(mem_held_count(), ==, 1);
@@ -545,10 +755,10 @@ static void test_multiwrite(void)
     BlockRequest reqs[3];
 
     setup();
-    bs = open_opts("mem-co:mw", BDRV_O_RDWR, "raw", NULL);
-    fill(a, sizeof(a), 1);
-    fill(b, sizeof(b), 2);
-    fill(c, sizeof(c), 3);
+    bs = test_open_opts("mem-co:mw", BDRV_O_RDWR, "raw", NULL);
+    test_fill(a, sizeof(a), 1);
+    test_fill(b, sizeof(b), 2);
+    test_fill(c, sizeof(c), 3);
     qemu_iovec_init_buf(&qa, a, 4096);
     qemu_iovec_init_buf(&qb, b, 4096);
     qemu_iovec_init_buf(&qc, c, 4096);
@@ -584,7 +794,7 @@ static void test_read_only_and_bounds(void)
     uint8_t buf[512] = { 0 };
 
     setup();
-    bs = open_opts("mem-co:ro", 0, "raw", NULL);
+    bs = test_open_opts("mem-co:ro", 0, "raw", NULL);
     g_assert_true(bdrv_is_read_only(bs));
     g_assert_cmpint(bdrv_write(bs, 0, buf, 1), ==, -EACCES);
     g_assert_cmpint(bdrv_discard(bs, 0, 1), ==, -EACCES);
@@ -606,7 +816,7 @@ static void test_write_zeroes_fallback(void)
     size_t size;
 
     setup();
-    bs = open_opts("mem-co:wz", BDRV_O_RDWR, "raw", NULL);
+    bs = test_open_opts("mem-co:wz", BDRV_O_RDWR, "raw", NULL);
     mem = mem_buffer("wz", &size);
     memset(mem, 0xff, size);
     /* mem-co has no write_zeroes: the layer writes zero buffers */
@@ -619,6 +829,98 @@ static void test_write_zeroes_fallback(void)
     g_assert_cmpint(mem[0], ==, 0xff);
     g_assert_cmpint(bdrv_flush(bs), ==, 0);
     bdrv_unref(bs);
+}
+
+/* bdrv_pwrite_sync: the write, then a flush the driver sees after it. */
+static void test_pwrite_sync(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[3000], *mem;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("mem-co:psync", BDRV_O_RDWR, "raw", NULL);
+    test_fill(buf, sizeof(buf), 8);
+    logged = strlen(mem_op_log());
+    g_assert_cmpint(bdrv_pwrite_sync(bs, 1000, buf, sizeof(buf)), ==, 0);
+    /* read-modify-write of the two edge sectors, the write, the flush */
+    g_assert_cmpstr(mem_op_log() + logged, ==, "rrwf");
+    mem = mem_buffer("psync", NULL);
+    g_assert_cmpmem(mem + 1000, sizeof(buf), buf, sizeof(buf));
+    bdrv_unref(bs);
+}
+
+/* A failed flush is returned, after the data was written; a failed write
+ * is returned without a flush. */
+static void test_pwrite_sync_fails(void)
+{
+    BlockDriverState *bs;
+    uint8_t buf[4096], *mem;
+    size_t logged;
+
+    setup();
+    bs = test_open_opts("blkdebug::mem-co:psync-err", BDRV_O_RDWR, NULL, NULL);
+    g_assert_true(blkdebug_add_rules(bs, "[inject-error]\nevent = flush\n"
+                                     "errno = 28\nonce = on\n", "test",
+                                     &error_abort));
+    test_fill(buf, sizeof(buf), 9);
+    g_assert_cmpint(bdrv_pwrite_sync(bs, 4096, buf, sizeof(buf)), ==,
+                    -ENOSPC);
+    mem = mem_buffer("psync-err", NULL);
+    g_assert_cmpmem(mem + 4096, sizeof(buf), buf, sizeof(buf));
+
+    g_assert_true(blkdebug_add_rules(bs, "[inject-error]\n"
+                                     "event = write_aio\nonce = on\n",
+                                     "test", &error_abort));
+    logged = strlen(mem_op_log());
+    g_assert_cmpint(bdrv_pwrite_sync(bs, 0, buf, sizeof(buf)), ==, -EIO);
+    g_assert_cmpstr(mem_op_log() + logged, ==, "");
+    g_assert_cmpint(mem[0], ==, 0);
+    bdrv_unref(bs);
+}
+
+/* ---- node lists --------------------------------------------------------- */
+
+static void count_visit(void *opaque, BlockDriverState *bs)
+{
+    GHashTable *seen = opaque;
+    int n = GPOINTER_TO_INT(g_hash_table_lookup(seen, bs));
+
+    g_hash_table_insert(seen, bs, GINT_TO_POINTER(n + 1));
+}
+
+/* bdrv_iterate visits every named node once, and no other node. */
+static void test_iterate(void)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+    BlockDriverState *a, *b, *anon, *opened;
+    int named = 0;
+
+    setup();
+    a = bdrv_new("it-a");
+    b = bdrv_new("it-b");
+    anon = bdrv_new("");
+    opened = bdrv_new("it-opened");
+    g_assert_cmpint(bdrv_open(opened, "mem-co:iter", BDRV_O_RDWR, NULL,
+                              &error_abort), ==, 0);
+
+    bdrv_iterate(count_visit, seen);
+    for (BlockDriverState *bs = bdrv_next(NULL); bs; bs = bdrv_next(bs)) {
+        g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(seen, bs)), ==,
+                        1);
+        named++;
+    }
+    g_assert_cmpint(named, >=, 3);
+    g_assert_cmpuint(g_hash_table_size(seen), ==, named);
+    g_assert_true(g_hash_table_contains(seen, a));
+    g_assert_true(g_hash_table_contains(seen, b));
+    g_assert_true(g_hash_table_contains(seen, opened));
+    g_assert_false(g_hash_table_contains(seen, anon));
+    g_assert_false(g_hash_table_contains(seen, opened->file));
+    bdrv_delete(a);
+    bdrv_delete(b);
+    bdrv_unref(anon);
+    bdrv_delete(opened);
 }
 
 static void test_create_unsupported(void)
@@ -645,11 +947,11 @@ static void test_iothread_home(void)
     uint8_t w[4096], r[4096];
 
     setup();
-    bs = open_opts("mem-co:iot", BDRV_O_RDWR, "raw", NULL);
+    bs = test_open_opts("mem-co:iot", BDRV_O_RDWR, "raw", NULL);
     bdrv_set_aio_context(bs, ctx);
     g_assert_true(bdrv_get_aio_context(bs) == ctx);
     g_assert_true(bdrv_get_aio_context(bs->file) == ctx);
-    fill(w, sizeof(w), 5);
+    test_fill(w, sizeof(w), 5);
     g_assert_cmpint(bdrv_pwrite(bs, 512, w, sizeof(w)), ==, sizeof(w));
     g_assert_cmpint(bdrv_pread(bs, 512, r, sizeof(r)), ==, sizeof(r));
     g_assert_cmpmem(w, sizeof(w), r, sizeof(r));
@@ -668,13 +970,13 @@ static void test_append(void)
     uint8_t buf[4096], *base;
 
     setup();
-    top = open_opts("mem-co:app-base", BDRV_O_RDWR, "raw", NULL);
+    top = test_open_opts("mem-co:app-base", BDRV_O_RDWR, "raw", NULL);
     g_strlcpy(top->device_name, "", sizeof(top->device_name));
     base = mem_buffer("app-base", NULL);
-    fill(base, 65536, 21);
+    test_fill(base, 65536, 21);
     cowtest_format("mem-co:app-top", 65536, NULL, NULL);
-    overlay = open_opts("mem-co:app-top", BDRV_O_RDWR | BDRV_O_NO_BACKING,
-                        NULL, NULL);
+    overlay = test_open_opts("mem-co:app-top", BDRV_O_RDWR | BDRV_O_NO_BACKING,
+                             NULL, NULL);
 
     bdrv_append(overlay, top);
     /* users of @top now see the overlay, with the old top below */
@@ -721,13 +1023,22 @@ int main(int argc, char **argv)
     g_test_add_func("/block/backing/chain", test_backing_chain);
     g_test_add_func("/block/backing/loop", test_backing_loop);
     g_test_add_func("/block/copy-on-read", test_copy_on_read);
+    g_test_add_func("/block/copy-on-read/then-write", test_cor_then_write);
+    g_test_add_func("/block/copy-on-read/after-write", test_write_then_cor);
+    g_test_add_func("/block/copy-on-read/refcount", test_cor_refcount);
     g_test_add_func("/block/drain/in-flight", test_drain_in_flight);
+    g_test_add_func("/block/drain/fua-write", test_drain_fua_write);
+    g_test_add_func("/block/drain/all", test_drain_all);
     g_test_add_func("/block/aio/cancel", test_aio_cancel);
     g_test_add_func("/block/aio/multiwrite", test_multiwrite);
     g_test_add_func("/block/request/read-only-bounds",
                     test_read_only_and_bounds);
     g_test_add_func("/block/request/write-zeroes-fallback",
                     test_write_zeroes_fallback);
+    g_test_add_func("/block/request/pwrite-sync", test_pwrite_sync);
+    g_test_add_func("/block/request/pwrite-sync-fails",
+                    test_pwrite_sync_fails);
+    g_test_add_func("/block/node/iterate", test_iterate);
     g_test_add_func("/block/create/unsupported", test_create_unsupported);
     g_test_add_func("/block/iothread", test_iothread_home);
     g_test_add_func("/block/append", test_append);

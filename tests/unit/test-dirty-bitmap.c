@@ -3,17 +3,21 @@
  * chunk rounding, enable/disable, merge, iteration, resize, release, and
  * a model-based random test against a plain array of chunks.
  *
- * The node is a bare zeroed BlockDriverState: bdrv_new and the request
- * path are not written yet, so bdrv_set_dirty is called here the way the
- * request path will call it after a write.  End-to-end tests (a write
- * through a node dirties its bitmaps) come with the request-path tests.
+ * Most tests work on a bare zeroed BlockDriverState and mark bits with
+ * bdrv_set_dirty the way the request path does.  The /path/ tests send
+ * real requests through an opened node (raw over blkdebug over null-co)
+ * and check which of them mark: writes, zero writes and discards, failed
+ * or not once they reached the driver (QEMU's rule), but neither reads nor
+ * a write whose read-modify-write failed before anything was written.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "qemu/osdep.h"
 #include "qemu/hbitmap.h"
+#include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "block/block_int.h"
+#include "block/blkdebug.h"
 
 #define KiB 1024
 #define MiB (1024 * KiB)
@@ -564,9 +568,110 @@ static void test_model(void)
     free_node(bs);
 }
 
+/* ---- through the request path ---- */
+
+/* raw over blkdebug over (raw over null-co), 1 MiB, one 4 KiB bitmap */
+static BlockDriverState *open_path_node(BdrvDirtyBitmap **bm)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new(g_str_hash, g_str_equal);
+    BlockDriverState *bs = bdrv_new("");
+
+    g_hash_table_insert(opts, "file.image.file.size", "1M");
+    g_assert_cmpint(bdrv_open_options(bs, "blkdebug::null-co://", opts,
+                                      BDRV_O_RDWR, NULL, &error_abort),
+                    ==, 0);
+    *bm = create(bs, 4096, "path");
+    return bs;
+}
+
+/* Exactly [offset, +bytes) (whole chunks) is dirty; then clear. */
+static void assert_only_dirty(BdrvDirtyBitmap *bm, int64_t offset,
+                              int64_t bytes)
+{
+    g_assert_cmpint(bdrv_get_dirty_count(bm), ==, bytes);
+    for (int64_t o = offset; o < offset + bytes; o += 4096) {
+        g_assert_true(bdrv_dirty_bitmap_get(bm, o));
+    }
+    bdrv_clear_dirty_bitmap(bm);
+}
+
+static void add_rule(BlockDriverState *bs, const char *event)
+{
+    g_autofree char *rules =
+        g_strdup_printf("[inject-error]\nevent = %s\nonce = on\n", event);
+
+    g_assert_true(blkdebug_add_rules(bs, rules, "test", &error_abort));
+}
+
+static void test_path_marks(void)
+{
+    BdrvDirtyBitmap *bm;
+    BlockDriverState *bs = open_path_node(&bm);
+    uint8_t buf[4096] = { 0 };
+
+    g_assert_cmpint(bdrv_pwrite(bs, 4096, buf, 4096), ==, 4096);
+    assert_only_dirty(bm, 4096, 4096);
+    g_assert_cmpint(bdrv_write_zeroes(bs, 16, 16), ==, 0);
+    assert_only_dirty(bm, 8192, 8192);
+    /* QEMU marks discarded ranges too: what a backup copied is gone */
+    g_assert_cmpint(bdrv_discard(bs, 64, 8), ==, 0);
+    assert_only_dirty(bm, 32768, 4096);
+    g_assert_cmpint(bdrv_pread(bs, 0, buf, 4096), ==, 4096);
+    g_assert_cmpint(bdrv_flush(bs), ==, 0);
+    assert_only_dirty(bm, 0, 0);
+    bdrv_unref(bs);
+}
+
+/*
+ * A request that reached the driver and failed may still have changed
+ * part of its range (a device can fail half way): QEMU marks it all the
+ * same, and so do we.  A failed read changes nothing and marks nothing.
+ */
+static void test_path_failed_marks(void)
+{
+    BdrvDirtyBitmap *bm;
+    BlockDriverState *bs = open_path_node(&bm);
+    uint8_t buf[4096] = { 0 };
+
+    add_rule(bs, "write_aio");
+    g_assert_cmpint(bdrv_pwrite(bs, 4096, buf, 4096), ==, -EIO);
+    assert_only_dirty(bm, 4096, 4096);
+    add_rule(bs, "write_zeroes");
+    g_assert_cmpint(bdrv_write_zeroes(bs, 16, 8), ==, -EIO);
+    assert_only_dirty(bm, 8192, 4096);
+    add_rule(bs, "discard");
+    g_assert_cmpint(bdrv_discard(bs, 64, 8), ==, -EIO);
+    assert_only_dirty(bm, 32768, 4096);
+    add_rule(bs, "read_aio");
+    g_assert_cmpint(bdrv_pread(bs, 0, buf, 4096), ==, -EIO);
+    assert_only_dirty(bm, 0, 0);
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 4);
+    bdrv_unref(bs);
+}
+
+/* The read half of an unaligned write fails: nothing was written, so
+ * nothing is marked. */
+static void test_path_rmw_read_fails(void)
+{
+    BdrvDirtyBitmap *bm;
+    BlockDriverState *bs = open_path_node(&bm);
+    uint8_t buf[100] = { 0 };
+
+    add_rule(bs, "read_aio");
+    g_assert_cmpint(bdrv_pwrite(bs, 5000, buf, sizeof(buf)), ==, -EIO);
+    assert_only_dirty(bm, 0, 0);
+    g_assert_cmpuint(blkdebug_injected_count(bs), ==, 1);
+    /* the same write once the read works */
+    g_assert_cmpint(bdrv_pwrite(bs, 5000, buf, sizeof(buf)), ==,
+                    sizeof(buf));
+    assert_only_dirty(bm, 4096, 4096);
+    bdrv_unref(bs);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    qemu_init_main_loop(&error_abort);
     g_test_add_func("/block/dirty-bitmap/create", test_create);
     g_test_add_func("/block/dirty-bitmap/anonymous", test_anonymous);
     g_test_add_func("/block/dirty-bitmap/create-errors", test_create_errors);
@@ -587,5 +692,10 @@ int main(int argc, char **argv)
     g_test_add_func("/block/dirty-bitmap/iter-live", test_iter_live);
     g_test_add_func("/block/dirty-bitmap/truncate", test_truncate);
     g_test_add_func("/block/dirty-bitmap/model", test_model);
+    g_test_add_func("/block/dirty-bitmap/path/marks", test_path_marks);
+    g_test_add_func("/block/dirty-bitmap/path/failed-marks",
+                    test_path_failed_marks);
+    g_test_add_func("/block/dirty-bitmap/path/rmw-read-fails",
+                    test_path_rmw_read_fails);
     return g_test_run();
 }
