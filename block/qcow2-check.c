@@ -451,18 +451,21 @@ void coroutine_fn qcow2_check_compare(Qcow2CheckState *cs, BdrvCheckMode fix)
 
     /* New refcount blocks must come from past everything referenced. */
     s->free_cluster_index = MAX(s->free_cluster_index, cs->nb_refs);
-    cs->highest_cluster = -1;
+    cs->highest_cluster = 0;
     for (uint64_t i = 0; i < cs->nb_refs; i++) {
         uint64_t have;
 
-        if (cs->refs[i]) {
-            cs->highest_cluster = i;
-        }
         if (qcow2_check_get_refcount(cs, i, &have) < 0) {
             fprintf(stderr, "Can't get refcount for cluster %" PRIu64 "\n",
                     i);
             cs->res->check_errors++;
             continue;
+        }
+        /* As QEMU: the image ends after the last cluster in use, be it
+         * referenced or only counted (a leak); an unreadable refcount
+         * does not count. */
+        if (have || cs->refs[i]) {
+            cs->highest_cluster = i;
         }
         if (have != cs->refs[i]) {
             compare_one(cs, i, have, fix);
@@ -744,7 +747,7 @@ int qcow2_check_fix(BlockDriverState *bs, BdrvCheckResult *res,
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2CheckState cs = {
-        .bs = bs, .s = s, .res = res, .fix = fix, .highest_cluster = -1,
+        .bs = bs, .s = s, .res = res, .fix = fix, .highest_cluster = 0,
     };
     int ret;
 
