@@ -67,9 +67,9 @@ void qcow2_check_inc_refs(Qcow2CheckState *cs, uint64_t offset,
     if (end < offset || end > QCOW_MAX_HOST_OFFSET ||
         (end > (uint64_t)cs->file_len &&
          end - cs->file_len >= (uint64_t)s->cluster_size)) {
-        fprintf(stderr, "ERROR: reference to 0x%" PRIx64 " (0x%" PRIx64
-                " bytes) lies a cluster or more past the end of the image "
-                "file\n", offset, size);
+        fprintf(stderr, "ERROR: counting reference for region exceeding "
+                "the end of the file by one cluster or more: offset 0x%"
+                PRIx64 " size 0x%" PRIx64 "\n", offset, size);
         cs->res->corruptions++;
         return;
     }
@@ -213,12 +213,11 @@ static void coroutine_fn walk_l1_entry(Qcow2CheckState *cs, int i,
         cs->res->corruptions++;
         return;
     }
-    if (l2 + s->cluster_size <= (uint64_t)cs->file_len) {
+    /* As QEMU: a table the end of the file cuts short reads as zeroes
+     * past it (unallocated entries); the references that remain are
+     * counted, and those past the end reported as such. */
+    if (l2 < (uint64_t)cs->file_len) {
         walk_l2(cs, l2, active);
-    } else if (l2 < (uint64_t)cs->file_len) {
-        fprintf(stderr, "ERROR: L2 table %d at 0x%" PRIx64 " is cut off "
-                "by the end of the file\n", i, l2);
-        cs->res->corruptions++;
     }
 }
 
@@ -351,10 +350,11 @@ static void count_refcount_structure(Qcow2CheckState *cs)
         }
         if ((entry & REFT_RESERVED_MASK) || offset_into_cluster(s, off)) {
             why = "is not cluster aligned; refcount table entry corrupted";
-        } else if (off > (uint64_t)cs->file_len ||
-                   (uint64_t)cs->file_len - off < s->cluster_size) {
-            /* (written so that an offset near 2^64 cannot wrap) */
-            why = "is outside the image file";
+        } else if (off >= (uint64_t)cs->file_len) {
+            /* As QEMU: a block that the end of the file only cuts short
+             * is used, reading as zeroes past the end; one that starts
+             * there or later is reported. */
+            why = "is outside image";
         } else {
             qcow2_check_inc_refs(cs, off, s->cluster_size);
             if (cs->refs[off >> s->cluster_bits] != 1) {
@@ -367,7 +367,9 @@ static void count_refcount_structure(Qcow2CheckState *cs)
         }
         fprintf(stderr, "ERROR refcount block %u %s\n", ti, why);
         cs->res->corruptions++;
-        cs->bad_refblock[ti] = true;
+        /* As QEMU: a misaligned block cannot be read; one past the end
+         * of the file reads as zeroes (refcounts of 0). */
+        cs->bad_refblock[ti] = off < (uint64_t)cs->file_len;
         cs->rebuild = true;
     }
 }
@@ -451,18 +453,21 @@ void coroutine_fn qcow2_check_compare(Qcow2CheckState *cs, BdrvCheckMode fix)
 
     /* New refcount blocks must come from past everything referenced. */
     s->free_cluster_index = MAX(s->free_cluster_index, cs->nb_refs);
-    cs->highest_cluster = -1;
+    cs->highest_cluster = 0;
     for (uint64_t i = 0; i < cs->nb_refs; i++) {
         uint64_t have;
 
-        if (cs->refs[i]) {
-            cs->highest_cluster = i;
-        }
         if (qcow2_check_get_refcount(cs, i, &have) < 0) {
             fprintf(stderr, "Can't get refcount for cluster %" PRIu64 "\n",
                     i);
             cs->res->check_errors++;
             continue;
+        }
+        /* As QEMU: the image ends after the last cluster in use, be it
+         * referenced or only counted (a leak); an unreadable refcount
+         * does not count. */
+        if (have || cs->refs[i]) {
+            cs->highest_cluster = i;
         }
         if (have != cs->refs[i]) {
             compare_one(cs, i, have, fix);
@@ -585,8 +590,9 @@ void coroutine_fn qcow2_check_copied(Qcow2CheckState *cs, bool repair)
         uint64_t l2 = entry & L1E_OFFSET_MASK;
         char prefix[64];
 
+        /* As QEMU, also for a table at or past the end of the file: its
+         * flag against its refcount, then its entries (zeroes there). */
         if (!l2 || offset_into_cluster(s, l2) ||
-            l2 + s->cluster_size > (uint64_t)cs->file_len ||
             qcow2_check_get_refcount(cs, l2 >> s->cluster_bits, &rc) < 0) {
             continue;
         }
@@ -744,7 +750,7 @@ int qcow2_check_fix(BlockDriverState *bs, BdrvCheckResult *res,
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2CheckState cs = {
-        .bs = bs, .s = s, .res = res, .fix = fix, .highest_cluster = -1,
+        .bs = bs, .s = s, .res = res, .fix = fix, .highest_cluster = 0,
     };
     int ret;
 

@@ -31,7 +31,8 @@ typedef struct Qcow2CheckState {
 
     uint64_t next_contiguous;    /* fragmentation: where the next
                                     contiguous data cluster would be */
-    int64_t highest_cluster;     /* highest referenced cluster, -1: none */
+    int64_t highest_cluster;     /* highest cluster referenced or with a
+                                    refcount (0 if none) */
 } Qcow2CheckState;
 
 /* Count one reference to every cluster of [@offset, +@size); a range a

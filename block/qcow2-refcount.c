@@ -552,9 +552,9 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
 
 /* ---- overlap check ----------------------------------------------------- */
 
-/* Name of the metadata [@offset, +@size) would hit, or NULL. */
-static const char *find_overlap(BDRVQcow2State *s, Qcow2MetadataOverlap ign,
-                                int64_t offset, int64_t size)
+const char *qcow2_metadata_overlap(BDRVQcow2State *s,
+                                   Qcow2MetadataOverlap ign,
+                                   int64_t offset, int64_t size)
 {
     if (!(ign & QCOW2_OL_MAIN_HEADER) && offset < s->cluster_size) {
         return "the image header";
@@ -614,7 +614,7 @@ int qcow2_pre_write_overlap_check(BlockDriverState *bs,
     if (size <= 0) {
         return 0;
     }
-    what = find_overlap(s, ign, offset, size);
+    what = qcow2_metadata_overlap(s, ign, offset, size);
     if (!what) {
         return 0;
     }

@@ -40,6 +40,12 @@
 #define SN_MAX_TABLE_SIZE       ((uint64_t)QCOW_MAX_SNAPSHOTS * 1024)
 #define SN_READ_CHUNK           (128 * 1024)
 
+/* The snapshot table and the snapshots' L1 tables must share no byte with
+ * any other metadata: the header, the active L1 and refcount tables, the
+ * active L2 tables and refcount blocks (all loaded before the snapshots)
+ * and bitmap metadata.  The overlap check ignores only their own kinds. */
+#define SN_OWN_KINDS  (QCOW2_OL_SNAPSHOT_TABLE | QCOW2_OL_INACTIVE_L1)
+
 /* ---- the in-memory table ----------------------------------------------- */
 
 static void snapshot_clear(QCowSnapshot *sn)
@@ -150,6 +156,7 @@ static int check_snapshot(BDRVQcow2State *s, const QCowSnapshot *sn,
 {
     Error **errp = bdrv_driver_errp();
     uint64_t bytes = (uint64_t)sn->l1_size * sizeof(uint64_t);
+    const char *what;
 
     if (bytes > QCOW_MAX_L1_BYTES) {
         error_setg(errp, "snapshot %u ('%s'): L1 table too large (%u "
@@ -163,6 +170,14 @@ static int check_snapshot(BDRVQcow2State *s, const QCowSnapshot *sn,
         error_setg(errp, "snapshot %u ('%s'): L1 table offset 0x%" PRIx64
                    " is unaligned or outside the image file", i,
                    sn->id_str, sn->l1_table_offset);
+        return -EINVAL;
+    }
+    what = bytes ? qcow2_metadata_overlap(s, SN_OWN_KINDS,
+                                          sn->l1_table_offset, bytes) : NULL;
+    if (what) {
+        error_setg(errp, "snapshot %u ('%s'): L1 table (0x%" PRIx64 ", %"
+                   PRIu64 " bytes) overlaps %s", i, sn->id_str,
+                   sn->l1_table_offset, bytes, what);
         return -EINVAL;
     }
     if (sn->disk_size > (uint64_t)INT64_MAX - s->cluster_size ||
@@ -213,6 +228,24 @@ static int read_entry(BlockDriverState *bs, TableReader *r, uint32_t i,
     return ret;
 }
 
+/* Does the snapshot table's first @bytes share a byte with other
+ * metadata?  Checked on its first entry before parsing (so that a table
+ * laid over, say, the L1 table is named as such rather than as garbage
+ * entries), and whole once read. */
+static int check_table_apart(BDRVQcow2State *s, uint64_t bytes)
+{
+    const char *what = qcow2_metadata_overlap(s, SN_OWN_KINDS,
+                                              s->snapshots_offset, bytes);
+
+    if (what) {
+        error_setg(bdrv_driver_errp(), "snapshot table (0x%" PRIx64 ", %"
+                   PRIu64 " bytes) overlaps %s", s->snapshots_offset, bytes,
+                   what);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int qcow2_read_snapshots(BlockDriverState *bs)
 {
     BDRVQcow2State *s = bs->opaque;
@@ -227,6 +260,10 @@ int qcow2_read_snapshots(BlockDriverState *bs)
     }
     if (file_len < 0) {
         return file_len;
+    }
+    ret = check_table_apart(s, SN_HEADER_SIZE);
+    if (ret < 0) {
+        return ret;
     }
     buf = g_malloc(SN_READ_CHUNK);
     r.buf = buf;
@@ -248,6 +285,9 @@ int qcow2_read_snapshots(BlockDriverState *bs)
         } else if (ret == 0) {
             ret = check_snapshot(s, &s->snapshots[i], i, file_len);
         }
+    }
+    if (ret == 0) {
+        ret = check_table_apart(s, r.pos - s->snapshots_offset);
     }
     if (ret < 0) {
         qcow2_free_snapshots(s);

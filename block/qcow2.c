@@ -172,10 +172,12 @@ int qcow2_mark_clean(BlockDriverState *bs)
 
 /* ---- probe ------------------------------------------------------------- */
 
+/* Any version from 2 up, as QEMU: open then names an unsupported one,
+ * where probing it as raw would hand qcow2 metadata to the guest. */
 static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
 {
     if (buf_size >= 8 && be32_load(buf) == QCOW_MAGIC &&
-        (be32_load(buf + 4) == 2 || be32_load(buf + 4) == 3)) {
+        be32_load(buf + 4) >= 2) {
         return 100;
     }
     return 0;
@@ -565,7 +567,8 @@ static int check_header(BlockDriverState *bs, QCowHeader *h,
     return 0;
 }
 
-/* Is the table [@offset, +@bytes) cluster aligned and inside the file? */
+/* Is the table [@offset, +@bytes) cluster aligned, past the header
+ * cluster and inside the file? */
 static int check_table(BDRVQcow2State *s, const char *what, uint64_t offset,
                        uint64_t bytes, uint64_t max, int64_t file_len)
 {
@@ -581,8 +584,12 @@ static int check_table(BDRVQcow2State *s, const char *what, uint64_t offset,
                    what, offset);
         return -EINVAL;
     }
-    if (bytes && (offset < (uint64_t)s->cluster_size ||
-                  offset > (uint64_t)file_len ||
+    if (bytes && offset < (uint64_t)s->cluster_size) {
+        error_setg(errp, "%s (0x%" PRIx64 ", %" PRIu64 " bytes) overlaps "
+                   "the image header", what, offset, bytes);
+        return -EINVAL;
+    }
+    if (bytes && (offset > (uint64_t)file_len ||
                   bytes > (uint64_t)file_len - offset)) {
         error_setg(errp, "%s (0x%" PRIx64 ", %" PRIu64 " bytes) lies "
                    "outside the image file", what, offset, bytes);
@@ -591,10 +598,15 @@ static int check_table(BDRVQcow2State *s, const char *what, uint64_t offset,
     return 0;
 }
 
+/* The refcount and L1 tables as the header places them; the snapshot
+ * table, whose size is known once read, is checked as it is read. */
 static int check_tables(BlockDriverState *bs, QCowHeader *h, int64_t file_len)
 {
     BDRVQcow2State *s = bs->opaque;
     Error **errp = bdrv_driver_errp();
+    uint64_t rt_bytes = (uint64_t)h->refcount_table_clusters <<
+                        s->cluster_bits;
+    uint64_t l1_bytes = (uint64_t)h->l1_size * sizeof(uint64_t);
     int ret;
 
     if (h->refcount_table_clusters == 0) {
@@ -602,16 +614,23 @@ static int check_tables(BlockDriverState *bs, QCowHeader *h, int64_t file_len)
         return -EINVAL;
     }
     ret = check_table(s, "refcount table", h->refcount_table_offset,
-                      (uint64_t)h->refcount_table_clusters << s->cluster_bits,
-                      QCOW_MAX_REFTABLE_BYTES, file_len);
+                      rt_bytes, QCOW_MAX_REFTABLE_BYTES, file_len);
     if (ret < 0) {
         return ret;
     }
-    ret = check_table(s, "L1 table", h->l1_table_offset,
-                      (uint64_t)h->l1_size * sizeof(uint64_t),
+    ret = check_table(s, "L1 table", h->l1_table_offset, l1_bytes,
                       QCOW_MAX_L1_BYTES, file_len);
     if (ret < 0) {
         return ret;
+    }
+    if (l1_bytes && qcow2_ranges_overlap(h->l1_table_offset, l1_bytes,
+                                         h->refcount_table_offset,
+                                         rt_bytes)) {
+        error_setg(errp, "L1 table (0x%" PRIx64 ", %" PRIu64 " bytes) "
+                   "overlaps the refcount table (0x%" PRIx64 ", %" PRIu64
+                   " bytes)", h->l1_table_offset, l1_bytes,
+                   h->refcount_table_offset, rt_bytes);
+        return -EINVAL;
     }
     if (h->l1_size < size_to_l1(s, h->size)) {
         error_setg(errp, "L1 table is too small (%u entries) for a virtual "

@@ -606,11 +606,6 @@ void coroutine_fn qcow2_free_any_cluster(BlockDriverState *bs,
 int coroutine_fn qcow2_ref_clusters(BlockDriverState *bs, uint64_t offset,
                                     uint64_t size);
 
-/*
- * Check that writing [@offset, +@size) does not hit metadata other than
- * the kinds in @ign.  On a hit, the image is marked corrupt and -EIO
- * returned.  Lock held (reads the L1 and refcount tables).
- */
 /* Recompute refcount_table_used after changing the refcount table (the
  * overlap check only looks at entries below it). */
 void qcow2_refcount_table_note(BDRVQcow2State *s);
@@ -622,6 +617,21 @@ static inline bool qcow2_ranges_overlap(int64_t a, int64_t alen, int64_t b,
     return a < b + blen && b < a + alen;
 }
 
+/*
+ * The metadata, of the kinds not in @ign, that [@offset, +@size) shares
+ * a byte with, named for a message ("the image header", "the refcount
+ * table"...), or NULL.  Looks at the tables as loaded so far: while
+ * opening, leave out (in @ign) the kinds not yet read.
+ */
+const char *qcow2_metadata_overlap(BDRVQcow2State *s,
+                                   Qcow2MetadataOverlap ign,
+                                   int64_t offset, int64_t size);
+
+/*
+ * Check that writing [@offset, +@size) does not hit metadata other than
+ * the kinds in @ign.  On a hit, the image is marked corrupt and -EIO
+ * returned.  Lock held (reads the L1 and refcount tables).
+ */
 int qcow2_pre_write_overlap_check(BlockDriverState *bs,
                                   Qcow2MetadataOverlap ign,
                                   int64_t offset, int64_t size);

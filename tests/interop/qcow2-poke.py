@@ -5,6 +5,9 @@
 #   refcount CLUSTER VALUE     set the refcount of host cluster CLUSTER
 #   l2 GUEST_OFFSET ENTRY      set the L2 entry of the guest cluster
 #   l2get GUEST_OFFSET         print the L2 entry (hex)
+#   l1get INDEX                print L1 table entry INDEX (hex)
+#   rt INDEX ENTRY             set refcount table entry INDEX
+#   rtget INDEX                print refcount table entry INDEX (hex)
 #   incompat BITS              OR BITS into incompatible_features
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -50,6 +53,12 @@ def main():
                 print(hex(u64(f, l2 + 8 * (gc % entries))))
             else:
                 u64(f, l2 + 8 * (gc % entries), args[1])
+        elif what == 'l1get':
+            print(hex(u64(f, l1_off + 8 * args[0])))
+        elif what == 'rt':
+            u64(f, rt_off + 8 * args[0], args[1])
+        elif what == 'rtget':
+            print(hex(u64(f, rt_off + 8 * args[0])))
         elif what == 'incompat':
             u64(f, 72, u64(f, 72) | args[0])
         else:

@@ -173,6 +173,36 @@ static void test_leak(void)
     assert_data(path);
 }
 
+/* The image end covers the last cluster with a refcount, leaked or not
+ * (as qemu-img check), but no cluster whose refcount cannot be read. */
+static void test_image_end(void)
+{
+    g_autofree char *path = make_image("end.qcow2", NULL);
+    uint64_t rt = file_be64(path, 48);
+    int64_t len;
+    BdrvCheckResult res;
+    int fd;
+
+    fd = open(path, O_RDONLY);
+    len = lseek(fd, 0, SEEK_END);
+    close(fd);
+    g_assert_cmpint(check(path, 0).image_end_offset, ==, len);
+
+    /* the last cluster of the file (guest 1 MiB + 4 KiB) leaks */
+    g_assert_cmpuint(data_cluster(path, (1 << 20) + CLUSTER), ==,
+                     len / CLUSTER - 1);
+    file_put_be64(path, l2_entry_pos(path, (1 << 20) + CLUSTER), 0);
+    res = check(path, 0);
+    g_assert_cmpint(res.leaks, ==, 1);
+    g_assert_cmpint(res.image_end_offset, ==, len);
+
+    /* no refcount can be read: the end is one cluster, as QEMU says */
+    file_put_be64(path, rt, file_be64(path, rt) + 512);
+    res = check(path, 0);
+    g_assert_cmpint(res.check_errors, >, 0);
+    g_assert_cmpint(res.image_end_offset, ==, CLUSTER);
+}
+
 static void test_refcount_zero(void)
 {
     g_autofree char *path = make_image("zero.qcow2", NULL);
@@ -286,6 +316,7 @@ int main(int argc, char **argv)
 
     g_test_add_func("/qcow2-check/clean", test_clean);
     g_test_add_func("/qcow2-check/leak", test_leak);
+    g_test_add_func("/qcow2-check/image-end", test_image_end);
     g_test_add_func("/qcow2-check/refcount-zero", test_refcount_zero);
     g_test_add_func("/qcow2-check/outside-file", test_outside);
     g_test_add_func("/qcow2-check/rebuild", test_rebuild);

@@ -680,6 +680,21 @@ static void test_bad_headers(void)
         assert_open_fails(path, 0, cases[i].msg);
         unlink(path);
     }
+
+    /* a version we do not know still probes as qcow2, as in QEMU, and
+     * fails to open instead of passing for a raw image */
+    {
+        g_autofree char *path = make_victim("hdr.qcow2");
+        BlockDriverState *bs = bdrv_new("");
+        Error *err = NULL;
+
+        patch_be32(path, 4, 7);
+        g_assert_cmpint(bdrv_open(bs, path, 0, NULL, &err), <, 0);
+        g_assert_nonnull(strstr(error_get_pretty(err), "version 7"));
+        error_free(err);
+        bdrv_unref(bs);
+        unlink(path);
+    }
 }
 
 static void test_bad_extensions(void)
@@ -779,6 +794,295 @@ static void test_overlap_marks_corrupt(void)
     unlink(path);
 }
 
+/*
+ * Tables laid over each other or over the header: open fails with a
+ * message naming both, before anything is read through them.  @path
+ * gets a snapshot first, so that it has a snapshot table.
+ */
+static void test_bad_table_overlap(void)
+{
+    enum { L1 = 40, RT = 48, NB_SN = 60, SN = 64 };
+    static const struct {
+        int field;               /* header offset field to move */
+        int onto;                /* ... onto this one's table; -1: 0 */
+        const char *msg[2];
+    } cases[] = {
+        { L1, -1, { "L1 table", "image header" } },
+        { RT, -1, { "refcount table", "image header" } },
+        { L1, RT, { "L1 table", "refcount table" } },
+        { RT, L1, { "L1 table", "refcount table" } },
+        { SN, L1, { "snapshot table", "L1 table" } },
+        { L1, SN, { "snapshot table", "L1 table" } },
+        { SN, RT, { "snapshot table", "refcount table" } },
+        { SN, -1, { "snapshot table", "image header" } },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = make_victim("tables.qcow2");
+        QEMUSnapshotInfo sn = { .name = "s0" };
+        BlockDriverState *bs = open_image(path, BDRV_O_RDWR);
+        Error *err = NULL;
+
+        g_assert_cmpint(bdrv_snapshot_create(bs, &sn), ==, 0);
+        bdrv_unref(bs);
+        g_assert_cmpuint(read_be64(path, NB_SN - 4) & 0xffffffff, ==, 1);
+        patch_be64(path, cases[i].field, cases[i].onto < 0 ? 0 :
+                   read_be64(path, cases[i].onto));
+
+        bs = bdrv_new("");
+        if (bdrv_open(bs, path, BDRV_O_RDWR, bdrv_find_format("qcow2"),
+                      &err) == 0) {
+            g_error("case %zu: opening succeeded", i);
+        }
+        bdrv_unref(bs);
+        for (int k = 0; k < 2; k++) {
+            if (!strstr(error_get_pretty(err), cases[i].msg[k])) {
+                g_error("case %zu: message '%s' lacks '%s'", i,
+                        error_get_pretty(err), cases[i].msg[k]);
+            }
+        }
+        g_assert_null(strchr(error_get_pretty(err), '\n'));
+        error_free(err);
+        unlink(path);
+    }
+}
+
+/* Point @path's backing file at @backing (qcow2), without opening it. */
+static void set_backing(const char *path, const char *backing)
+{
+    BlockDriverState *bs = open_image(path, BDRV_O_RDWR | BDRV_O_NO_BACKING);
+
+    g_assert_cmpint(bdrv_change_backing_file(bs, backing, "qcow2"), ==, 0);
+    bdrv_unref(bs);
+}
+
+/* Backing chains of real qcow2 files that loop: a -> b -> a, c -> c and
+ * d -> e -> f -> e.  Opening any of them is refused with one line naming
+ * the loop (never recursing until the stack or file descriptors run
+ * out); without the backing file they still open. */
+static void test_backing_loop(void)
+{
+    static const char *const names[] = { "a", "b", "c", "d", "e", "f" };
+    static const char *const backing[] = { "b", "a", "c", "e", "f", "e" };
+    char *paths[G_N_ELEMENTS(names)];
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *name = g_strdup_printf("loop-%s.qcow2", names[i]);
+
+        paths[i] = image_path(name);
+        g_assert_cmpint(create_qcow2(paths[i], MiB, NULL, &error_abort), ==,
+                        0);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        g_autofree char *name = g_strdup_printf("loop-%s.qcow2",
+                                                backing[i]);
+        set_backing(paths[i], name);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        BlockDriverState *bs;
+
+        assert_open_fails(paths[i], 0, "loops back");
+        assert_open_fails(paths[i], BDRV_O_RDWR, "loops back");
+        bs = open_image(paths[i], BDRV_O_NO_BACKING);
+        check_pattern(bs, 0, 4096, 0);
+        bdrv_unref(bs);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        unlink(paths[i]);
+        g_free(paths[i]);
+    }
+}
+
+/* ---- truncated images ---------------------------------------------------- */
+
+#define TRUNC_CLUSTER 512     /* many L2 tables and refcount blocks */
+#define TRUNC_SIZE    (8 * MiB)
+
+/* Guest ranges written into the image that gets truncated, and their
+ * bytes: data in several L2 tables, the last one written last. */
+static const struct {
+    int64_t off;
+    size_t len;
+    uint8_t value;
+} trunc_data[] = {
+    { 0, 64 * KiB, 0x11 },
+    { 2 * MiB + 4 * KiB, 64 * KiB, 0x22 },
+    { 6 * MiB, 16 * KiB, 0x33 },
+};
+
+/* Host offset of the L2 table of guest @guest. */
+static uint64_t l2_of(const char *path, int64_t guest)
+{
+    int64_t per_l2 = (int64_t)TRUNC_CLUSTER / 8 * TRUNC_CLUSTER;
+
+    return read_be64(path, read_be64(path, 40) + 8 * (guest / per_l2)) &
+           0x00fffffffffffe00ULL;
+}
+
+/* Host offset of guest @guest (its L2 table exists). */
+static uint64_t host_of(const char *path, int64_t guest)
+{
+    int64_t per_l2 = (int64_t)TRUNC_CLUSTER / 8 * TRUNC_CLUSTER;
+
+    return read_be64(path, l2_of(path, guest) +
+                     8 * (guest % per_l2 / TRUNC_CLUSTER)) &
+           0x00fffffffffffe00ULL;
+}
+
+/* Host offset of the last refcount block. */
+static uint64_t last_refblock(const char *path)
+{
+    uint64_t rt = read_be64(path, 48), rb = 0;
+
+    for (int i = 0; i < TRUNC_CLUSTER / 8; i++) {
+        uint64_t e = read_be64(path, rt + 8 * i) & ~511ULL;
+
+        rb = e ? e : rb;
+    }
+    return rb;
+}
+
+/*
+ * Open @path (cut to @len bytes) read-only: a one-line error, or an
+ * image whose reads fail or return the data or zeroes (the part past the
+ * cut), and whose check reports the damage, unless the cut only trims
+ * the last cluster (QEMU's check does not count that either).
+ */
+static void check_truncated(const char *path, int64_t len, int64_t full,
+                            const char *where)
+{
+    g_autofree uint8_t *buf = g_malloc(64 * KiB);
+    BlockDriverState *bs = bdrv_new("");
+    BdrvCheckResult res = { 0 };
+    Error *err = NULL;
+    int ret;
+
+    if (bdrv_open(bs, path, 0, bdrv_find_format("qcow2"), &err) < 0) {
+        g_assert_nonnull(err);
+        g_assert_null(strchr(error_get_pretty(err), '\n'));
+        g_test_message("cut %s (%" PRId64 " bytes): %s", where, len,
+                       error_get_pretty(err));
+        error_free(err);
+        bdrv_unref(bs);
+        return;
+    }
+    for (int64_t off = 0; off < TRUNC_SIZE; off += 64 * KiB) {
+        ret = bdrv_pread(bs, off, buf, 64 * KiB);
+        if (ret < 0) {
+            g_assert_cmpint(ret, ==, -EIO);
+            continue;
+        }
+        g_assert_cmpint(ret, ==, 64 * KiB);
+        for (size_t i = 0; i < 64 * KiB; i++) {
+            uint8_t want = 0;
+
+            for (size_t d = 0; d < G_N_ELEMENTS(trunc_data); d++) {
+                if (off + (int64_t)i >= trunc_data[d].off &&
+                    off + (int64_t)i < trunc_data[d].off +
+                                       (int64_t)trunc_data[d].len) {
+                    want = trunc_data[d].value;
+                }
+            }
+            if (buf[i] != want && buf[i] != 0) {
+                g_error("cut %s: guest byte %" PRId64 " is 0x%02x",
+                        where, off + (int64_t)i, buf[i]);
+            }
+        }
+    }
+    ret = bdrv_check(bs, &res, 0);
+    g_test_message("cut %s (%" PRId64 " bytes): check %d, %d corruptions, "
+                   "%d check errors", where, len, ret, res.corruptions,
+                   res.check_errors);
+    if (ret == 0 && len <= full - TRUNC_CLUSTER &&
+        !res.corruptions && !res.check_errors) {
+        g_error("cut %s (%" PRId64 " of %" PRId64 " bytes): the check "
+                "finds nothing", where, len, full);
+    }
+    bdrv_unref(bs);
+
+    /* a repair and a write: they may fail, but cleanly */
+    bs = bdrv_new("");
+    if (bdrv_open(bs, path, BDRV_O_RDWR, bdrv_find_format("qcow2"),
+                  &err) < 0) {
+        error_free(err);
+        bdrv_unref(bs);
+        return;
+    }
+    ret = bdrv_check(bs, &res, BDRV_FIX_LEAKS | BDRV_FIX_ERRORS);
+    g_test_message("  repair %d: %d corruptions left, %d fixed", ret,
+                   res.corruptions, res.corruptions_fixed);
+    memset(buf, 0x44, 64 * KiB);
+    ret = bdrv_pwrite(bs, 4 * MiB, buf, 64 * KiB);
+    g_assert_true(ret == 64 * KiB || ret == -EIO || ret == -EACCES);
+    ret = bdrv_pread(bs, 4 * MiB, buf, 64 * KiB);
+    g_assert_true(ret == 64 * KiB || ret == -EIO);
+    bdrv_unref(bs);
+}
+
+/*
+ * A valid image with data cut short at a series of places: in the
+ * header, right after it, in the refcount and L1 tables, a refcount
+ * block, L2 tables and data clusters.  Open fails with one line, or
+ * reads what is there and the check reports the loss; never a crash.
+ */
+static void test_truncated(void)
+{
+    g_autofree char *orig = image_path("trunc-orig.qcow2");
+    g_autofree char *path = image_path("trunc.qcow2");
+    g_autofree char *opts = g_strdup_printf("cluster_size=%d",
+                                            TRUNC_CLUSTER);
+    BlockDriverState *bs;
+    struct {
+        const char *where;
+        int64_t at;
+    } cuts[16];
+    size_t n = 0;
+    int64_t full;
+    gchar *contents;
+    gsize size;
+
+    g_assert_cmpint(create_qcow2(orig, TRUNC_SIZE, opts, &error_abort), ==,
+                    0);
+    bs = open_image(orig, BDRV_O_RDWR);
+    for (size_t d = 0; d < G_N_ELEMENTS(trunc_data); d++) {
+        write_pattern(bs, trunc_data[d].off, trunc_data[d].len,
+                      trunc_data[d].value);
+    }
+    bdrv_unref(bs);
+    g_assert_true(g_file_get_contents(orig, &contents, &size, NULL));
+    full = size;
+
+#define CUT(w, a) (cuts[n].where = (w), cuts[n++].at = (a))
+    CUT("in the header", 48);
+    CUT("after the header fields", 104);
+    CUT("right after the header cluster", TRUNC_CLUSTER);
+    CUT("in the refcount table", read_be64(orig, 48) + 8);
+    CUT("in the L1 table", read_be64(orig, 40) + 12);
+    CUT("in the first refcount block",
+        (read_be64(orig, read_be64(orig, 48)) & ~511ULL) +
+        TRUNC_CLUSTER / 2);
+    CUT("in the first L2 table", l2_of(orig, 0) + TRUNC_CLUSTER / 2);
+    CUT("in a data cluster", host_of(orig, 8 * KiB) + 100);
+    CUT("in the last refcount block",
+        last_refblock(orig) + TRUNC_CLUSTER / 2);
+    CUT("in an L2 table", l2_of(orig, 2 * MiB + 4 * KiB) + 8);
+    CUT("in the last L2 table", l2_of(orig, 6 * MiB) + TRUNC_CLUSTER - 8);
+    CUT("in the last data cluster", full - TRUNC_CLUSTER / 2);
+    CUT("one byte short", full - 1);
+#undef CUT
+
+    for (size_t i = 0; i < n; i++) {
+        g_assert_cmpint(cuts[i].at, >, 0);
+        g_assert_cmpint(cuts[i].at, <, full);
+        g_assert_true(g_file_set_contents(path, contents, cuts[i].at,
+                                          NULL));
+        check_truncated(path, cuts[i].at, full, cuts[i].where);
+    }
+    g_free(contents);
+    unlink(path);
+    unlink(orig);
+}
+
 static void test_not_qcow2(void)
 {
     g_autofree char *path = image_path("short.qcow2");
@@ -836,6 +1140,9 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/bad/l2", test_bad_l2);
     g_test_add_func("/qcow2/bad/overlap", test_overlap_marks_corrupt);
     g_test_add_func("/qcow2/bad/short", test_not_qcow2);
+    g_test_add_func("/qcow2/bad/table-overlap", test_bad_table_overlap);
+    g_test_add_func("/qcow2/bad/backing-loop", test_backing_loop);
+    g_test_add_func("/qcow2/bad/truncated", test_truncated);
     g_test_add_func("/qcow2/unknown-ext-preserved",
                     test_unknown_ext_preserved);
 
