@@ -1,8 +1,9 @@
 #!/bin/bash
 # spindle-img bench against qemu-img bench, same options, alternating in
-# one run; fio on the same file as the physical limit.  Prints IOPS and
-# the ratio spindle / qemu (above 1: Spindle is faster).
-#   bench-img.sh BUILD_DIR [ROUNDS]
+# one run; fio on the same file as the physical limit.  Prints the IOPS
+# of each tool's best run, and the ratio spindle / qemu of the best runs
+# and of the median runs (above 1: Spindle is faster).
+#   bench-img.sh BUILD_DIR [ROUNDS]     (default 5 runs per tool and row)
 # Cases: null-co 4 KiB reads and writes at depth 1 and 64 (read-zeroes=off
 # on both sides: qemu 7.2's default, and it measures the request path
 # alone); then a fully written 1 GiB raw file read with O_DIRECT (-t none)
@@ -14,7 +15,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 b=${1:-build-bench}
-rounds=${2:-3}
+rounds=${2:-5}
 SIMG=$b/tools/spindle-img/spindle-img
 command -v qemu-img >/dev/null || { echo "error: qemu-img missing" >&2; exit 1; }
 [ -x "$SIMG" ] || { echo "error: $SIMG not built" >&2; exit 1; }
@@ -24,21 +25,43 @@ secs() {
     "$@" 2>/dev/null | sed -n 's/^Run completed in \([0-9.]*\) seconds\./\1/p'
 }
 
-# row NAME COUNT ARGS...: best of $rounds for each tool, alternating.
-row() {
-    local name=$1 count=$2; shift 2
-    local best_s=999999 best_q=999999 s q
-    for _ in $(seq "$rounds"); do
-        s=$(secs "$SIMG" bench -c "$count" "$@")
-        q=$(secs qemu-img bench -c "$count" "$@")
-        best_s=$(echo "$s $best_s" | awk '{print ($1 < $2) ? $1 : $2}')
-        best_q=$(echo "$q $best_q" | awk '{print ($1 < $2) ? $1 : $2}')
-    done
-    awk -v n="$name" -v c="$count" -v s="$best_s" -v q="$best_q" 'BEGIN {
-        printf "%-34s %12.0f %12.0f %7.2f\n", n, c / s, c / q, q / s }'
+# report NAME COUNT "SPINDLE_SECS..." "QEMU_SECS...": IOPS of each tool's
+# best run, the ratio of the best runs and the ratio of the medians (the
+# host's disk answers some runs much slower than others, and not the same
+# ones for both tools: the two ratios together show how far to trust it).
+report() {
+    awk -v n="$1" -v c="$2" -v s="$3" -v q="$4" '
+        function sorted(str, a,   k, i, j, t) {
+            k = split(str, a, " ")
+            for (i = 2; i <= k; i++)
+                for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+                    t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+                }
+            return k
+        }
+        function median(a, k) {
+            return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+        }
+        BEGIN {
+            ks = sorted(s, as); kq = sorted(q, aq)
+            printf "%-34s %12.0f %12.0f %7.2f %7.2f\n", n, c / as[1],
+                   c / aq[1], aq[1] / as[1], median(aq, kq) / median(as, ks)
+        }'
 }
 
-printf "%-34s %12s %12s %7s\n" "case (4 KiB)" "spindle IOPS" "qemu IOPS" "ratio"
+# row NAME COUNT ARGS...: $rounds runs of each tool, alternating.
+row() {
+    local name=$1 count=$2; shift 2
+    local ts="" tq=""
+    for _ in $(seq "$rounds"); do
+        ts="$ts $(secs "$SIMG" bench -c "$count" "$@")"
+        tq="$tq $(secs qemu-img bench -c "$count" "$@")"
+    done
+    report "$name" "$count" "$ts" "$tq"
+}
+
+printf "%-34s %12s %12s %7s %7s\n" "case (4 KiB)" "spindle IOPS" "qemu IOPS" \
+    "ratio" "median"
 null="--image-opts driver=null-co,read-zeroes=off"
 for d in 1 64; do
     row "null-co read  depth $d" 500000 -d $d $null
@@ -61,8 +84,8 @@ fio_row() {
     fio --name=r --filename="$img" --direct=1 --rw=randread --bs=4k \
         --runtime=5 --time_based --output-format=terse --terse-version=3 \
         "$@" 2>/dev/null |
-        awk -F';' -v n="$name" '{ printf "%-34s %12.0f %12s %7s\n",
-                                  n, $8, "-", "-" }'
+        awk -F';' -v n="$name" '{ printf "%-34s %12.0f %12s %7s %7s\n",
+                                  n, $8, "-", "-", "-" }'
 }
 if command -v fio >/dev/null; then
     fio_row "fio randread io_uring d64" --iodepth=64 --ioengine=io_uring
@@ -84,19 +107,17 @@ row "qcow2 overwrite d64" 100000 -w -f qcow2 -d 64 -S $step "$qa"
 # row_fresh NAME COUNT ARGS...: as row, on a new empty qcow2 each run.
 row_fresh() {
     local name=$1 count=$2; shift 2
-    local best_s=999999 best_q=999999 s q
+    local ts="" tq=""
     for _ in $(seq "$rounds"); do
         qemu-img create -q -f qcow2 "$qf" 1G
-        s=$(secs "$SIMG" bench -c "$count" "$@" "$qf")
+        ts="$ts $(secs "$SIMG" bench -c "$count" "$@" "$qf")"
         qemu-img create -q -f qcow2 "$qf" 1G
-        q=$(secs qemu-img bench -c "$count" "$@" "$qf")
-        best_s=$(echo "$s $best_s" | awk '{print ($1 < $2) ? $1 : $2}')
-        best_q=$(echo "$q $best_q" | awk '{print ($1 < $2) ? $1 : $2}')
+        tq="$tq $(secs qemu-img bench -c "$count" "$@" "$qf")"
     done
     rm -f "$qf"
-    awk -v n="$name" -v c="$count" -v s="$best_s" -v q="$best_q" 'BEGIN {
-        printf "%-34s %12.0f %12.0f %7.2f\n", n, c / s, c / q, q / s }'
+    report "$name" "$count" "$ts" "$tq"
 }
 row_fresh "qcow2 allocating write d64" 100000 -w -f qcow2 -d 64 -S $step
 
-echo "# ratio = spindle IOPS / qemu IOPS, above 1 means spindle is faster"
+echo "# ratio = spindle IOPS / qemu IOPS of the best runs, median = the same"
+echo "# for the median runs; above 1 means spindle is faster"
