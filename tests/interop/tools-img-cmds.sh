@@ -96,6 +96,19 @@ ok "raw image unchanged by the failed commands" sh -c \
     "qemu-img compare -q -f raw -F raw '$raw' '$tmp/r.raw' >/dev/null;
      [ \$(stat -c %s '$raw') -eq 4194304 ]"
 
+# ---- options after the file names, as qemu-img takes them -------------
+ok "info FILE --output=json -f raw" same_output info "$raw" --output=json -f raw
+ok "map FILE -f raw --output=json" same_output map "$raw" -f raw --output=json
+ok "compare A B -f raw -F raw" same_output compare "$raw" "$raw" -f raw -F raw
+ok "measure FILE -O qcow2 -f raw" same_output measure "$raw" -O qcow2 -f raw
+ok "create FILE SIZE -f raw" sh -c \
+    "[ -z \"\$($SIMG create '$tmp/late.raw' 1M -f raw -q)\" ] &&
+     [ \$(stat -c %s '$tmp/late.raw') -eq 1048576 ]"
+ok "resize still takes a negative size after the file" sh -c \
+    "cp '$raw' '$tmp/shrink.raw' &&
+     $SIMG resize --shrink -f raw '$tmp/shrink.raw' -1M >/dev/null &&
+     [ \$(stat -c %s '$tmp/shrink.raw') -eq 3145728 ]"
+
 # ---- qcow2, once this build has the driver ---------------------------
 if $SIMG create -q -f qcow2 "$tmp/probe.qcow2" 1M 2>/dev/null; then
     . "$(dirname "$0")/tools-img-cmds-qcow2.sh"

@@ -75,7 +75,7 @@ int img_amend(int argc, char **argv)
     BlockDriverState *bs;
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, "+ho:f:t:pq", amend_opts,
+    while ((c = getopt_long(argc, argv, "ho:f:t:pq", amend_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(amend_usage);

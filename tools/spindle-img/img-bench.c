@@ -233,7 +233,7 @@ int img_bench(int argc, char **argv)
     int64_t len;
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, "+hc:d:f:ni:o:qs:S:t:wU",
+    while ((c = getopt_long(argc, argv, "hc:d:f:ni:o:qs:S:t:wU",
                             bench_opts, NULL)) != -1) {
         if (c == 'h') {
             return img_help(bench_usage);

@@ -196,7 +196,7 @@ int img_check(int argc, char **argv)
     bool quiet = false, json;
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, "+hf:r:T:qU", check_opts,
+    while ((c = getopt_long(argc, argv, "hf:r:T:qU", check_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(check_usage);

@@ -164,7 +164,7 @@ int img_commit(int argc, char **argv)
     BlockDriverState *bs;
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, "+hf:t:b:dpqr:", commit_opts,
+    while ((c = getopt_long(argc, argv, "hf:t:b:dpqr:", commit_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(commit_usage);

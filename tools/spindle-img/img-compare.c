@@ -248,7 +248,7 @@ int img_compare(int argc, char **argv)
     bool strict = false, image_opts = false;
     int flags = 0, c, ret = CMP_ERROR;
 
-    while ((c = getopt_long(argc, argv, "+hf:F:qsU", compare_opts,
+    while ((c = getopt_long(argc, argv, "hf:F:qsU", compare_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(compare_usage);

@@ -223,7 +223,7 @@ static int parse_args(int argc, char **argv, CreateArgs *a)
 {
     int c;
 
-    while ((c = getopt_long(argc, argv, "+hqf:o:b:F:u", create_opts,
+    while ((c = getopt_long(argc, argv, "hqf:o:b:F:u", create_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(create_usage);

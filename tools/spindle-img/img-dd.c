@@ -196,7 +196,7 @@ int img_dd(int argc, char **argv)
     DdArgs a = { .out_fmt = "raw", .bs = 512, .count = -1 };
     int c;
 
-    while ((c = getopt_long(argc, argv, "+hf:O:Up", dd_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:O:Up", dd_opts, NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(dd_usage);
         case 'f': a.in_spec.format = optarg; break;

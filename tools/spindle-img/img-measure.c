@@ -410,7 +410,7 @@ int img_measure(int argc, char **argv)
     const char *output = "human";
     int c;
 
-    while ((c = getopt_long(argc, argv, "+hf:O:o:l:U", measure_opts,
+    while ((c = getopt_long(argc, argv, "hf:O:o:l:U", measure_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(measure_usage);

@@ -218,7 +218,7 @@ static bool parse_args(int argc, char **argv, RebaseArgs *a, int *status)
     int c;
 
     *status = EXIT_FAILURE;
-    while ((c = getopt_long(argc, argv, "+hf:F:b:upt:T:qU", rebase_opts,
+    while ((c = getopt_long(argc, argv, "hf:F:b:upt:T:qU", rebase_opts,
                             NULL)) != -1) {
         switch (c) {
         case 'h': *status = img_help(rebase_usage); return false;

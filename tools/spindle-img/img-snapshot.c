@@ -181,7 +181,7 @@ int img_snapshot(int argc, char **argv)
     bool quiet = false, ok = true;
     int c, ret;
 
-    while (ok && (c = getopt_long(argc, argv, "+hla:c:d:qU", snapshot_opts,
+    while (ok && (c = getopt_long(argc, argv, "hla:c:d:qU", snapshot_opts,
                                   NULL)) != -1) {
         switch (c) {
         case 'h': return img_help(snapshot_usage);

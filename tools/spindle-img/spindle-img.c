@@ -235,7 +235,7 @@ const char *img_parse_query_args(int argc, char **argv, const char *usage,
     int c;
 
     *status = EXIT_FAILURE;
-    while ((c = getopt_long(argc, argv, "+hf:U", query_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:U", query_opts, NULL)) != -1) {
         switch (c) {
         case 'h': *status = img_help(usage); return NULL;
         case 'f': spec->format = optarg; break;
