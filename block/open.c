@@ -335,20 +335,22 @@ static char *canonical_name(const char *filename)
     return ret;
 }
 
+char *bdrv_path_combine(const char *image, const char *name)
+{
+    const char *slash = strrchr(image, '/');
+
+    if (g_path_is_absolute(name) || strchr(name, ':') || !slash) {
+        return g_strdup(name);
+    }
+    return g_strdup_printf("%.*s%s", (int)(slash - image + 1), image, name);
+}
+
 char *bdrv_get_full_backing_filename(BlockDriverState *bs)
 {
-    const char *slash = strrchr(bs->filename, '/');
-
     if (!bs->backing_file[0]) {
         return NULL;
     }
-    /* QEMU's path_combine: "dir/img" + "base" is "dir/base". */
-    if (g_path_is_absolute(bs->backing_file) ||
-        strchr(bs->backing_file, ':') || !slash) {
-        return g_strdup(bs->backing_file);
-    }
-    return g_strdup_printf("%.*s%s", (int)(slash - bs->filename + 1),
-                           bs->filename, bs->backing_file);
+    return bdrv_path_combine(bs->filename, bs->backing_file);
 }
 
 int bdrv_open_backing_file(BlockDriverState *bs, Error **errp)

@@ -646,6 +646,13 @@ void bdrv_get_backing_filename(BlockDriverState *bs, char *filename,
  * QEMU's full-backing-filename.  g_free it; NULL without a backing file.
  */
 char *bdrv_get_full_backing_filename(BlockDriverState *bs);
+/*
+ * @name as seen from the image file @image: a relative name is taken
+ * relative to @image's directory; an absolute one, a protocol name
+ * ("nbd:...") or any name when @image has no directory part is kept.
+ * g_free it.
+ */
+char *bdrv_path_combine(const char *image, const char *name);
 /* Check and optionally repair; 0 or -errno (-ENOTSUP: format can't). */
 int bdrv_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
 /*

@@ -75,7 +75,6 @@ static const char *param_string(QEMUOptionParameter *list, const char *name)
 static int64_t backing_size(const CreateArgs *a, const char *name,
                             const char *fmt)
 {
-    const char *slash = strrchr(a->file, '/');
     g_autofree char *path = NULL;
     BlockDriver *drv = fmt ? bdrv_find_format(fmt) : NULL;
     BlockDriverState *bs;
@@ -86,12 +85,7 @@ static int64_t backing_size(const CreateArgs *a, const char *name,
         img_error("%s: Unknown driver '%s'", a->file, fmt);
         return -1;
     }
-    if (!slash || g_path_is_absolute(name) || strchr(name, ':')) {
-        path = g_strdup(name);
-    } else {
-        path = g_strdup_printf("%.*s%s", (int)(slash - a->file + 1), a->file,
-                               name);
-    }
+    path = bdrv_path_combine(a->file, name);
     bs = bdrv_new("");
     if (bdrv_open(bs, path, BDRV_O_NO_BACKING | BDRV_O_FORCE_SHARE, drv,
                   &err) < 0) {

@@ -67,11 +67,9 @@ void img_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "spindle-img: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_vreport(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n");
 }
 
 BlockDriverState *img_open(const char *name, const ToolOpenSpec *spec)

@@ -8,6 +8,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/main-loop.h"
+#include "qapi/error.h"
 #include "io-cmds.h"
 #include <getopt.h>
 
@@ -60,12 +61,10 @@ void io_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
-    fprintf(stderr, "spindle-io: ");
+    fflush(stdout);             /* keep stdout and stderr in order */
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_vreport(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void io_print_usage(const char *name, const IOCmd *c)
